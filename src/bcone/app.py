@@ -1,0 +1,56 @@
+"""The FastAPI application: the composition root that mounts every domain."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+import bcone.models  # noqa: F401  (every table and job handler registered)
+from bcone import __version__
+from bcone.catalog import api as catalog_api
+from bcone.catalog import web as catalog_web
+from bcone.core import api as core_api
+from bcone.core.db import Database
+from bcone.core.errors import install_error_handlers
+from bcone.core.settings import Settings, get_settings
+from bcone.core.worker import inline_jobs_lifespan
+from bcone.iam import api as iam_api
+from bcone.iam import web as iam_web
+from bcone.iam.service import authenticate_request
+from bcone.network import api as network_api
+from bcone.network import web as network_web
+from bcone.web import api as web_api
+from bcone.web import pages as web_pages
+from bcone.web.deps import install_console_handlers
+
+STATIC_DIR = Path(__file__).parent / "web" / "static"
+
+
+def create_app(settings: Settings | None = None, db: Database | None = None) -> FastAPI:
+    """Build the application for ``settings`` (default: from the environment)."""
+    settings = settings or get_settings()
+    app = FastAPI(
+        title="bcone",
+        version=__version__,
+        description="Marketing digitalization for brands, their channel partners and consumers (F2B2C).",
+        lifespan=inline_jobs_lifespan,
+    )
+    app.state.settings = settings
+    app.state.db = db or Database(settings.effective_database_url)
+    app.state.authenticator = authenticate_request
+    install_error_handlers(app)
+    install_console_handlers(app)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    for router in (core_api.router, iam_api.router, network_api.router, catalog_api.router, web_api.router):
+        app.include_router(router, prefix="/api/v1")
+    for router in (web_pages.router, iam_web.router, network_web.router, catalog_web.router):
+        app.include_router(router)
+
+    @app.get("/healthz", tags=["platform"])
+    def healthz() -> dict[str, str]:
+        """Liveness probe."""
+        return {"status": "ok", "version": __version__}
+
+    return app

@@ -1,0 +1,75 @@
+"""The ``bcone`` command: set-up, serving, and every domain's sub-commands."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+import bcone.models  # noqa: F401  (every table and job handler registered)
+from bcone.catalog.cli import app as catalog_app
+from bcone.core.cli import events_app, warehouse_app, worker
+from bcone.core.runtime import open_database
+from bcone.core.settings import get_settings
+from bcone.demo.cli import demo
+from bcone.iam.cli import tenant_app, user_app
+from bcone.migrate import upgrade_to_head
+from bcone.network.cli import app as network_app
+
+app = typer.Typer(
+    name="bcone",
+    no_args_is_help=True,
+    help="bcone: marketing digitalization for brands, their channel partners and consumers (F2B2C).",
+)
+app.add_typer(tenant_app, name="tenant", help="Create and list tenants (brands).")
+app.add_typer(user_app, name="user", help="Create users of a tenant, or the platform operator.")
+app.add_typer(
+    network_app, name="network", help="The channel network: distributors, wholesalers, stores, staff."
+)
+app.add_typer(catalog_app, name="catalog", help="Products and SKUs (GTIN).")
+app.add_typer(events_app, name="events", help="The event outbox and its flush to the warehouse.")
+app.add_typer(warehouse_app, name="warehouse", help="Query the analytics warehouse.")
+app.command(help="Run a background job worker (several may run at once on PostgreSQL).")(worker)
+app.command(help="Load the demo brand (seeded, deterministic) and serve the console.")(demo)
+
+
+@app.command()
+def init() -> None:
+    """Create or upgrade the database schema (Alembic) and the warehouse tables."""
+    from bcone.core.warehouse import open_warehouse
+
+    settings = get_settings()
+    db = open_database(settings)
+    upgrade_to_head(db.engine)
+    with open_warehouse(settings) as wh:
+        wh.ensure_schema()
+    typer.echo(f"database ready: {db.engine.url.render_as_string(hide_password=True)}")
+    typer.echo(f"warehouse ready: {settings.effective_warehouse_url}")
+
+
+@app.command()
+def serve(
+    host: Annotated[
+        str | None, typer.Option(help="Interface to bind (default BCONE_HOST, 127.0.0.1).")
+    ] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default BCONE_PORT, 8000).")] = None,
+    workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
+    reload: Annotated[bool, typer.Option(help="Reload on code changes (development).")] = False,
+) -> None:
+    """Serve the console and the API (``/docs`` lists every endpoint)."""
+    import uvicorn
+
+    settings = get_settings()
+    uvicorn.run(
+        "bcone.app:create_app",
+        factory=True,
+        host=host or settings.host,
+        port=port or settings.port,
+        workers=workers,
+        reload=reload,
+        log_level="info",
+    )
+
+
+if __name__ == "__main__":
+    app()

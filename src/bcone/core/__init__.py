@@ -1,0 +1,1 @@
+"""Platform primitives that know no business domain."""

@@ -1,0 +1,1 @@
+"""The demo brand: a deterministic, seeded generator of a believable beverage brand."""
