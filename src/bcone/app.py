@@ -9,16 +9,26 @@ from fastapi.staticfiles import StaticFiles
 
 import bcone.models  # noqa: F401  (every table and job handler registered)
 from bcone import __version__
+from bcone.analytics import api as analytics_api
+from bcone.analytics import web as analytics_web
 from bcone.catalog import api as catalog_api
 from bcone.catalog import web as catalog_web
+from bcone.cdp import api as cdp_api
+from bcone.cdp import web as cdp_web
+from bcone.codes import api as codes_api
+from bcone.codes import web as codes_web
 from bcone.core import api as core_api
 from bcone.core.db import Database
 from bcone.core.errors import install_error_handlers
 from bcone.core.settings import Settings, get_settings
 from bcone.core.worker import inline_jobs_lifespan
+from bcone.crm import api as crm_api
+from bcone.crm import web as crm_web
 from bcone.iam import api as iam_api
 from bcone.iam import web as iam_web
 from bcone.iam.service import authenticate_request
+from bcone.ledger import api as ledger_api
+from bcone.ledger import web as ledger_web
 from bcone.network import api as network_api
 from bcone.network import web as network_web
 from bcone.web import api as web_api
@@ -43,9 +53,13 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     install_error_handlers(app)
     install_console_handlers(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    for router in (core_api.router, iam_api.router, network_api.router, catalog_api.router, web_api.router):
+    api_routers = (core_api.router, iam_api.router, network_api.router, catalog_api.router, web_api.router)
+    domain_api = (ledger_api.router, codes_api.router, cdp_api.router, analytics_api.router, crm_api.router)
+    for router in (*api_routers, *domain_api):
         app.include_router(router, prefix="/api/v1")
-    for router in (web_pages.router, iam_web.router, network_web.router, catalog_web.router):
+    pages = (web_pages.router, iam_web.router, network_web.router, catalog_web.router)
+    domain_pages = (ledger_web.router, codes_web.router, cdp_web.router, analytics_web.router, crm_web.router)
+    for router in (*pages, *domain_pages):
         app.include_router(router)
 
     @app.get("/healthz", tags=["platform"])

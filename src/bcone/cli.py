@@ -7,12 +7,17 @@ from typing import Annotated
 import typer
 
 import bcone.models  # noqa: F401  (every table and job handler registered)
+from bcone.analytics.cli import app as analytics_app
 from bcone.catalog.cli import app as catalog_app
+from bcone.cdp.cli import app as cdp_app
+from bcone.codes.cli import app as codes_app
 from bcone.core.cli import events_app, warehouse_app, worker
 from bcone.core.runtime import open_database
 from bcone.core.settings import get_settings
+from bcone.crm.cli import app as crm_app
 from bcone.demo.cli import demo
 from bcone.iam.cli import tenant_app, user_app
+from bcone.ledger.cli import app as ledger_app
 from bcone.migrate import upgrade_to_head
 from bcone.network.cli import app as network_app
 
@@ -27,6 +32,11 @@ app.add_typer(
     network_app, name="network", help="The channel network: distributors, wholesalers, stores, staff."
 )
 app.add_typer(catalog_app, name="catalog", help="Products and SKUs (GTIN).")
+app.add_typer(codes_app, name="codes", help="Unit codes: batches, printer export, QR images, checks.")
+app.add_typer(ledger_app, name="ledger", help="Ledger accounts, balances and payout batches.")
+app.add_typer(cdp_app, name="cdp", help="Customer data: event import, identities, profiles, segments.")
+app.add_typer(analytics_app, name="analytics", help="Analytics: RFM, lifetime value, retention, funnels.")
+app.add_typer(crm_app, name="crm", help="Sales CRM: accounts, opportunities, scorecards, win model.")
 app.add_typer(events_app, name="events", help="The event outbox and its flush to the warehouse.")
 app.add_typer(warehouse_app, name="warehouse", help="Query the analytics warehouse.")
 app.command(help="Run a background job worker (several may run at once on PostgreSQL).")(worker)

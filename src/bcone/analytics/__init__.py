@@ -1,0 +1,1 @@
+"""Analytics: operating dashboard, funnels, retention, RFM, lifetime value, NPS, attribution."""

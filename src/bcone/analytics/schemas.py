@@ -1,0 +1,3 @@
+"""Schemas of the analytics domain: API input and output, and the contracts other domains receive."""
+
+from __future__ import annotations

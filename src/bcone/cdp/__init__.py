@@ -1,0 +1,1 @@
+"""Customer data platform: events in, identities, profiles, traits, tags, segments, consent."""

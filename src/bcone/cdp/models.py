@@ -1,0 +1,3 @@
+"""Tables of the cdp domain."""
+
+from __future__ import annotations

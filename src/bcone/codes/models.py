@@ -1,0 +1,3 @@
+"""Tables of the codes domain."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""Tables of the crm domain."""
+
+from __future__ import annotations

@@ -1,0 +1,1 @@
+"""Double-entry accounts for money (fen) and points: budgets, wallets, payouts."""

@@ -1,0 +1,3 @@
+"""Tables of the ledger domain."""
+
+from __future__ import annotations
