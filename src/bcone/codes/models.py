@@ -1,3 +1,124 @@
-"""Tables of the codes domain."""
+"""Tables of the codes domain.
+
+No row per printed code: a batch is a counter range (a batch of 100 million codes is one row) and
+its serials are computed from the range and the tenant's key (:mod:`bcone.codes._serials`). A
+code gets a row in ``code_states`` only when it is first checked.
+"""
 
 from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    CheckConstraint,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from bcone.core.db import Base, IdMixin, TimestampMixin, utcnow
+from bcone.core.tenancy import TenantScoped
+
+PACKING_LEVELS = ("unit", "case", "pallet")
+BATCH_STATUSES = ("active", "voided")
+DEFAULT_WARN_THRESHOLD = 5
+
+
+def _in(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+class CodeSpace(TimestampMixin, TenantScoped, Base):
+    """A tenant's code settings and counter: one row per tenant, locked to allocate ranges."""
+
+    __tablename__ = "code_spaces"
+    __table_args__ = (
+        CheckConstraint("next_counter >= 0", name="next_counter_not_negative"),
+        CheckConstraint("warn_threshold >= 1", name="warn_threshold_positive"),
+    )
+
+    tenant_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    next_counter: Mapped[int] = mapped_column(BigInteger, default=0)
+    current_key_version: Mapped[int] = mapped_column(Integer, default=0)
+    resolver_host: Mapped[str | None] = mapped_column(String(253))
+    warn_threshold: Mapped[int] = mapped_column(Integer, default=DEFAULT_WARN_THRESHOLD)
+
+
+class CodeKey(IdMixin, TenantScoped, Base):
+    """One version of a tenant's code key, sealed with the app secret (``codes._crypto``)."""
+
+    __tablename__ = "code_keys"
+    __table_args__ = (UniqueConstraint("tenant_id", "version"),)
+
+    version: Mapped[int] = mapped_column(Integer)
+    sealed: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    retired_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class CodeBatch(IdMixin, TimestampMixin, TenantScoped, Base):
+    """Codes commissioned together for one SKU: the counter range ``[range_start, range_end)``."""
+
+    __tablename__ = "code_batches"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "range_start"),
+        Index("ix_code_batches_gtin", "gtin"),
+        CheckConstraint(_in("level", PACKING_LEVELS), name="level"),
+        CheckConstraint(_in("status", BATCH_STATUSES), name="status"),
+        CheckConstraint("range_end > range_start AND range_start >= 0", name="range"),
+    )
+
+    sku_id: Mapped[str] = mapped_column(String(36), index=True)
+    sku_code: Mapped[str] = mapped_column(String(64))
+    gtin: Mapped[str] = mapped_column(String(14))
+    level: Mapped[str] = mapped_column(String(8), default="unit")
+    lot: Mapped[str] = mapped_column(String(20), default="")
+    production_date: Mapped[date | None] = mapped_column(Date)
+    expiry_date: Mapped[date | None] = mapped_column(Date)
+    regions: Mapped[list[str]] = mapped_column(JSON, default=list)
+    key_version: Mapped[int] = mapped_column(Integer)
+    range_start: Mapped[int] = mapped_column(BigInteger)
+    range_end: Mapped[int] = mapped_column(BigInteger)
+    status: Mapped[str] = mapped_column(String(8), default="active")
+    voided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    void_reason: Mapped[str] = mapped_column(String(500), default="")
+
+
+class CodeState(IdMixin, TenantScoped, Base):
+    """A code that has been checked at least once: how often, and when and where first."""
+
+    __tablename__ = "code_states"
+    __table_args__ = (UniqueConstraint("tenant_id", "serial"),)
+
+    serial: Mapped[str] = mapped_column(String(20))
+    batch_id: Mapped[str] = mapped_column(String(36), ForeignKey("code_batches.id"), index=True)
+    check_count: Mapped[int] = mapped_column(Integer, default=1)
+    first_checked_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    first_region: Mapped[str | None] = mapped_column(String(6))
+    first_lat: Mapped[float | None] = mapped_column(Float)
+    first_lng: Mapped[float | None] = mapped_column(Float)
+    last_checked_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class CodeCheck(IdMixin, TenantScoped, Base):
+    """One authenticity check of a genuine code (its history; the event goes to the outbox)."""
+
+    __tablename__ = "code_checks"
+    __table_args__ = (Index("ix_code_checks_tenant_serial", "tenant_id", "serial"),)
+
+    serial: Mapped[str] = mapped_column(String(20))
+    batch_id: Mapped[str] = mapped_column(String(36), ForeignKey("code_batches.id"))
+    ordinal: Mapped[int] = mapped_column(Integer)
+    checked_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    region: Mapped[str | None] = mapped_column(String(6))
+    lat: Mapped[float | None] = mapped_column(Float)
+    lng: Mapped[float | None] = mapped_column(Float)
