@@ -1,0 +1,136 @@
+"""The analytics pages in a real browser (Debian's Chromium through Playwright): every chart is
+drawn by ECharts from the page's data, with no JavaScript error, in Chinese and in English."""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from bcone.app import create_app
+from bcone.core.db import Database
+from bcone.core.settings import Settings
+from bcone.core.warehouse import open_warehouse
+from bcone.iam import service as iam
+from bcone.models import metadata
+from tests.analytics.conftest import EVENTS, FIRST_DAY, LAST_DAY, TENANT
+
+pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
+RESULTS = Path(__file__).resolve().parents[2] / "test-results"
+PASSWORD = "browser test password"
+RANGE = f"since={FIRST_DAY}&until={LAST_DAY}"
+
+if not Path(CHROMIUM).exists():
+    if os.environ.get("CI"):
+        raise RuntimeError(f"{CHROMIUM} is missing; CI must install Debian's chromium package")
+    pytest.skip(f"browser tests need Debian's Chromium at {CHROMIUM}", allow_module_level=True)
+
+sync_api = pytest.importorskip("playwright.sync_api")
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    import uvicorn
+
+    data = tmp_path_factory.mktemp("analytics-browser")
+    settings = Settings(
+        environment="test",
+        data_dir=data,
+        database_url=f"sqlite:///{data}/bcone.db",
+        warehouse_url=f"duckdb:///{data}/warehouse.duckdb",
+    )
+    db = Database(settings.effective_database_url)
+    metadata.create_all(db.engine)
+    with db.session() as s:
+        tenant = iam.create_tenant(session=s, slug="acme", name="Acme Foods")
+    with db.session(tenant_id=tenant.id) as s:
+        iam.create_user(
+            session=s, email="owner@acme.example", display_name="王芳", password=PASSWORD, role="owner"
+        )
+    with open_warehouse(settings) as wh:
+        wh.ensure_schema()
+        wh.insert_events(
+            [e.model_copy(update={"tenant_id": tenant.id}) for e in EVENTS if e.tenant_id == TENANT]
+        )
+    port = _free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app(settings, db=db), host="127.0.0.1", port=port, log_level="warning", lifespan="on"
+        )
+    )
+    thread = threading.Thread(target=server.run, name="bcone-analytics-server", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("the live server did not start")
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=15)
+        db.dispose()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    with sync_api.sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@pytest.mark.parametrize("locale", ["zh-CN", "en"])
+def test_every_analytics_chart_is_drawn(base_url: str, browser: object, locale: str) -> None:
+    context = browser.new_context(viewport={"width": 1366, "height": 900}, locale=locale)  # type: ignore[attr-defined]
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    try:
+        page.goto(f"{base_url}/login?next=/analytics")
+        page.fill("input[name=email]", "owner@acme.example")
+        page.fill("input[name=password]", PASSWORD)
+        page.click("button[type=submit]")
+        page.wait_for_url(f"{base_url}/analytics/rfm")
+        assert page.get_attribute("html", "lang") == locale
+        for path, chart in (
+            (f"/analytics/rfm?{RANGE}", "rfm-grid-chart"),
+            (f"/analytics/retention?{RANGE}&mode=on_or_after", "retention-chart"),
+            (
+                f"/analytics/funnel?{RANGE}&breakdown=channel&steps=order.paid,code.scanned,order.paid",
+                "funnel-chart",
+            ),
+            (f"/analytics/clv?until={LAST_DAY}", "clv-chart"),
+        ):
+            page.goto(base_url + path)
+            page.wait_for_selector(f"#{chart}[data-rendered=true]")
+            series = page.evaluate(
+                f"() => echarts.getInstanceByDom(document.getElementById('{chart}')).getOption().series[0].data.length"
+            )
+            assert series > 0, path
+            RESULTS.mkdir(exist_ok=True)
+            page.wait_for_timeout(200)
+            page.screenshot(path=str(RESULTS / f"analytics-{chart}-{locale}.png"), full_page=True)
+        link = page.locator("a[href='/analytics/rfm']").first
+        assert link.is_visible()
+    finally:
+        context.close()
+    assert errors == [], f"JavaScript errors on the page: {errors}"
