@@ -31,6 +31,8 @@ from bcone.ledger import api as ledger_api
 from bcone.ledger import web as ledger_web
 from bcone.network import api as network_api
 from bcone.network import web as network_web
+from bcone.promotions import api as promotions_api
+from bcone.promotions import web as promotions_web
 from bcone.web import api as web_api
 from bcone.web import pages as web_pages
 from bcone.web.deps import install_console_handlers
@@ -54,11 +56,25 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     install_console_handlers(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     api_routers = (core_api.router, iam_api.router, network_api.router, catalog_api.router, web_api.router)
-    domain_api = (ledger_api.router, codes_api.router, cdp_api.router, analytics_api.router, crm_api.router)
+    domain_api = (
+        ledger_api.router,
+        codes_api.router,
+        cdp_api.router,
+        analytics_api.router,
+        crm_api.router,
+        promotions_api.router,
+    )
     for router in (*api_routers, *domain_api):
         app.include_router(router, prefix="/api/v1")
     pages = (web_pages.router, iam_web.router, network_web.router, catalog_web.router)
-    domain_pages = (ledger_web.router, codes_web.router, cdp_web.router, analytics_web.router, crm_web.router)
+    domain_pages = (
+        ledger_web.router,
+        codes_web.router,
+        cdp_web.router,
+        analytics_web.router,
+        crm_web.router,
+        promotions_web.router,
+    )
     for router in (*pages, *domain_pages):
         app.include_router(router)
 

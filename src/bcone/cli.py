@@ -20,6 +20,7 @@ from bcone.iam.cli import tenant_app, user_app
 from bcone.ledger.cli import app as ledger_app
 from bcone.migrate import upgrade_to_head
 from bcone.network.cli import app as network_app
+from bcone.promotions.cli import app as promotions_app
 
 app = typer.Typer(
     name="bcone",
@@ -33,6 +34,7 @@ app.add_typer(
 )
 app.add_typer(catalog_app, name="catalog", help="Products and SKUs (GTIN).")
 app.add_typer(codes_app, name="codes", help="Unit codes: batches, printer export, QR images, checks.")
+app.add_typer(promotions_app, name="promotions", help="Scan promotions: campaigns, prize pools, budgets.")
 app.add_typer(ledger_app, name="ledger", help="Ledger accounts, balances and payout batches.")
 app.add_typer(cdp_app, name="cdp", help="Customer data: event import, identities, profiles, segments.")
 app.add_typer(analytics_app, name="analytics", help="Analytics: RFM, lifetime value, retention, funnels.")

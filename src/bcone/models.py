@@ -13,5 +13,6 @@ from bcone.crm import models as _crm  # noqa: F401
 from bcone.iam import models as _iam  # noqa: F401
 from bcone.ledger import models as _ledger  # noqa: F401
 from bcone.network import models as _network  # noqa: F401
+from bcone.promotions import models as _promotions  # noqa: F401
 
 metadata = Base.metadata

@@ -1,0 +1,1 @@
+"""Scan rewards: campaigns, prize pools, lottery, budgets, anti-fraud, BC rewards."""

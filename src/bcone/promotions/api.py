@@ -1,0 +1,7 @@
+"""HTTP API of the promotions domain."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter(tags=["promotions"])

@@ -1,0 +1,3 @@
+"""Tables of the promotions domain."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""Schemas of the promotions domain."""
+
+from __future__ import annotations

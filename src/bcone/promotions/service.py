@@ -1,0 +1,3 @@
+"""The promotions domain's behaviour: the only entry other domains may call."""
+
+from __future__ import annotations
