@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from bcone.catalog import service as catalog
 from bcone.codes._batches import aware, batch_out, batch_row
+from bcone.codes._diversion import check_diversion
 from bcone.codes._export import digital_link, parse_digital_link
 from bcone.codes._serials import Decoded, check_serial
 from bcone.codes._space import (
@@ -187,6 +188,7 @@ def check_code(gtin: str, serial: str, location: Location, *, session: Session, 
         properties={**properties, "verdict": verdict, "check_count": count},
     )
     session.flush()
+    check_diversion(session, serial=serial, batch=batch, region=region, lat=location.lat, lng=location.lng)
     place = None
     if first_region and (division := geo.get_division(first_region)) is not None:
         place = "".join([d.name for d in geo.ancestors(first_region)] + [division.name])

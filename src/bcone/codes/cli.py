@@ -177,3 +177,77 @@ def rotate_key(tenant: TenantOption) -> None:
     with _tenant_session(tenant) as session:
         key = service.rotate_key(session=session, secret_key=get_settings().secret_key)
     typer.echo(f"key version {key.version} is now current")
+
+
+# --- Packing and shipping from CSV files -----------------------------------------------------
+
+
+def _csv_rows(path: Path) -> list[list[str]]:
+    """Rows of a CSV file, without blank lines and without a header line (``serial`` / ``parent``)."""
+    import csv
+
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as handle:
+            rows = [
+                [cell.strip() for cell in row] for row in csv.reader(handle) if any(c.strip() for c in row)
+            ]
+    except OSError as exc:
+        raise _fail(f"cannot read {path}: {exc.strerror}") from None
+    if rows and rows[0] and rows[0][0].lower() in ("serial", "parent", "case", "pallet"):
+        rows = rows[1:]
+    return rows
+
+
+def _org_id(session: Session, ref: str) -> str:
+    from bcone.network import service as network
+
+    return network.organization_ids_by_code([ref], session=session).get(ref, ref)
+
+
+@app.command("commission")
+def commission_cmd(
+    csv_file: Annotated[Path, typer.Argument(help="CSV with one serial per line (first column).")],
+    tenant: TenantOption,
+) -> None:
+    """Commission the codes listed in a CSV file (EPCIS commissioning)."""
+    serials = [row[0] for row in _csv_rows(csv_file)]
+    with _tenant_session(tenant) as session:
+        result = service.commission(serials, session=session, secret_key=get_settings().secret_key)
+    typer.echo(f"commissioned {result.count} codes (event {result.event_id})")
+
+
+@app.command("pack")
+def pack_cmd(
+    csv_file: Annotated[
+        Path, typer.Argument(help="CSV of parent,child lines (a case and one of its units).")
+    ],
+    tenant: TenantOption,
+) -> None:
+    """Pack units into cases (or cases onto pallets) from a CSV of ``parent,child`` lines."""
+    packs: dict[str, list[str]] = {}
+    for number, row in enumerate(_csv_rows(csv_file), start=1):
+        if len(row) < 2:
+            raise _fail(f"line {number}: expected parent,child")
+        packs.setdefault(row[0], []).append(row[1])
+    if not packs:
+        raise _fail("the file lists no codes")
+    with _tenant_session(tenant) as session:
+        results = service.aggregate_many(
+            list(packs.items()), session=session, secret_key=get_settings().secret_key
+        )
+    typer.echo(f"packed {sum(r.count for r in results)} codes into {len(results)} containers")
+
+
+@app.command("ship")
+def ship_cmd(
+    csv_file: Annotated[Path, typer.Argument(help="CSV with one serial (unit, case or pallet) per line.")],
+    tenant: TenantOption,
+    to: Annotated[str, typer.Option("--to", help="The destination organisation's code or id.")],
+) -> None:
+    """Ship the cases, pallets or units listed in a CSV file to a distributor or store."""
+    serials = [row[0] for row in _csv_rows(csv_file)]
+    with _tenant_session(tenant) as session:
+        result = service.ship(
+            serials, _org_id(session, to), session=session, secret_key=get_settings().secret_key
+        )
+    typer.echo(f"shipped {result.count} items (event {result.event_id})")

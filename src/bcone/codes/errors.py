@@ -64,3 +64,22 @@ class CodeKeyUnavailable(BconeError):
     code = "code_key_unavailable"
     status = 500
     title = "Code key cannot be opened"
+
+
+class CodeNotUsable(ValidationFailed):
+    """A code in a packing, shipping or commissioning request that cannot take part (422)."""
+
+    code = "code_not_usable"
+    title = "Code cannot be used here"
+
+
+class CodeStateConflict(Conflict):
+    """A code whose current state forbids the operation (already packed, elsewhere, ...)."""
+
+    code = "code_state_conflict"
+    title = "Code state conflict"
+
+
+class UnknownOrganization(ValidationFailed):
+    code = "unknown_organization"
+    title = "Unknown organisation"

@@ -144,3 +144,54 @@ CODES_MESSAGES: dict[str, tuple[str, str]] = {
 
 def register() -> None:
     register_messages(CODES_MESSAGES)
+
+
+PACKING_MESSAGES: dict[str, tuple[str, str]] = {
+    "codes.packing": ("装箱与发货", "Packing and shipping"),
+    "codes.packing_hint": (
+        "EPCIS 事件：赋码激活、装箱、拆箱、发货、收货、门店开箱。",
+        "EPCIS events: commissioning, packing, unpacking, shipping, receiving, store open-box scans.",
+    ),
+    "codes.packing.events": ("最近事件", "Recent events"),
+    "codes.packing.no_events": ("还没有事件。", "No events yet."),
+    "codes.packing.kind": ("事件", "Event"),
+    "codes.packing.kind.commission": ("赋码激活", "Commissioning"),
+    "codes.packing.kind.aggregate": ("装箱", "Packing"),
+    "codes.packing.kind.disaggregate": ("拆箱", "Unpacking"),
+    "codes.packing.kind.ship": ("发货", "Shipping"),
+    "codes.packing.kind.receive": ("收货", "Receiving"),
+    "codes.packing.kind.open": ("门店开箱", "Opened at store"),
+    "codes.packing.time": ("时间", "Time"),
+    "codes.packing.parent": ("箱/托码", "Case or pallet"),
+    "codes.packing.count": ("码数", "Codes"),
+    "codes.packing.ship": ("发货", "Ship"),
+    "codes.packing.ship_serials": (
+        "箱码、托码或单品码（每行一个）",
+        "Case, pallet or unit serials (one per line)",
+    ),
+    "codes.packing.destination": ("收货方", "Destination"),
+    "codes.packing.shipped_flash": ("已发货 {count} 件。", "Shipped {count} items."),
+    "codes.diversion": ("窜货监控", "Diversion"),
+    "codes.diversion_hint": (
+        "扫码地点超出发货经销商的销售区域或批次的计划区域时产生预警。",
+        "Alerts when a code is scanned outside its distributor's sales regions or its batch's planned regions.",
+    ),
+    "codes.diversion.map": ("预警分布", "Where alerts happen"),
+    "codes.diversion.alerts": ("预警", "Alerts"),
+    "codes.diversion.groups": ("按经销商、SKU、省份汇总", "By distributor, SKU and province"),
+    "codes.diversion.no_alerts": ("没有窜货预警。", "No diversion alerts."),
+    "codes.diversion.distributor": ("经销商", "Distributor"),
+    "codes.diversion.province": ("省份", "Province"),
+    "codes.diversion.region": ("扫码地区", "Scanned in"),
+    "codes.diversion.expected": ("应售区域", "Expected regions"),
+    "codes.diversion.reason": ("原因", "Reason"),
+    "codes.diversion.reason.outside_sales_region": (
+        "超出经销商销售区域",
+        "Outside the distributor's regions",
+    ),
+    "codes.diversion.reason.outside_batch_region": ("超出批次计划区域", "Outside the batch's regions"),
+    "codes.diversion.distance": ("超出距离 (km)", "Beyond (km)"),
+    "codes.diversion.count": ("预警数", "Alerts"),
+    "codes.diversion.filter": ("筛选", "Filter"),
+    "codes.diversion.all": ("全部", "All"),
+}

@@ -122,3 +122,102 @@ class CodeCheck(IdMixin, TenantScoped, Base):
     region: Mapped[str | None] = mapped_column(String(6))
     lat: Mapped[float | None] = mapped_column(Float)
     lng: Mapped[float | None] = mapped_column(Float)
+
+
+# --- Packing, shipping and diversion (EPCIS events) ------------------------------------------
+
+EVENT_KINDS = ("commission", "aggregate", "disaggregate", "ship", "receive", "open")
+UNIT_STATUSES = ("active", "in_transit", "received")
+
+
+class CodeEvent(IdMixin, TenantScoped, Base):
+    """One EPCIS event: its codes are in ``code_event_epcs`` (the parent, if any, in ``parent_serial``)."""
+
+    __tablename__ = "code_events"
+    __table_args__ = (
+        Index("ix_code_events_tenant_time", "tenant_id", "event_time"),
+        Index("ix_code_events_tenant_parent", "tenant_id", "parent_serial"),
+        CheckConstraint(_in("kind", EVENT_KINDS), name="kind"),
+    )
+
+    kind: Mapped[str] = mapped_column(String(16))
+    event_time: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    parent_serial: Mapped[str | None] = mapped_column(String(20))
+    epc_count: Mapped[int] = mapped_column(Integer, default=0)
+    source_org_id: Mapped[str | None] = mapped_column(String(36))
+    destination_org_id: Mapped[str | None] = mapped_column(String(36))
+    read_point: Mapped[str | None] = mapped_column(String(6))
+
+
+class CodeEventEpc(TenantScoped, Base):
+    """A code taking part in an event (children of an aggregation, objects of an object event)."""
+
+    __tablename__ = "code_event_epcs"
+    __table_args__ = (Index("ix_code_event_epcs_tenant_serial", "tenant_id", "serial"),)
+
+    event_id: Mapped[str] = mapped_column(String(36), ForeignKey("code_events.id"), primary_key=True)
+    serial: Mapped[str] = mapped_column(String(20), primary_key=True)
+
+
+class CodeUnit(TenantScoped, Base):
+    """A commissioned code: its current container and, for a top-level item, who holds it.
+
+    The holder of a packed code is its top container's (see ``_packing.whereabouts``).
+    """
+
+    __tablename__ = "code_units"
+    __table_args__ = (
+        Index("ix_code_units_tenant_parent", "tenant_id", "parent_serial"),
+        CheckConstraint(_in("status", UNIT_STATUSES), name="status"),
+    )
+
+    tenant_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    serial: Mapped[str] = mapped_column(String(20), primary_key=True)
+    batch_id: Mapped[str] = mapped_column(String(36), ForeignKey("code_batches.id"), index=True)
+    level: Mapped[str] = mapped_column(String(8), default="unit")
+    parent_serial: Mapped[str | None] = mapped_column(String(20))
+    holder_org_id: Mapped[str | None] = mapped_column(String(36))
+    status: Mapped[str] = mapped_column(String(12), default="active")
+    commissioned_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class CodeDiversionRule(TenantScoped, Base):
+    """A tenant's diversion settings: tolerance beyond a region, in km (one row per tenant)."""
+
+    __tablename__ = "code_diversion_rules"
+    __table_args__ = (CheckConstraint("tolerance_km >= 0", name="tolerance_not_negative"),)
+
+    tenant_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    tolerance_km: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class CodeDiversionException(IdMixin, TenantScoped, Base):
+    """A distributor allowed to sell in a region outside its own (no alert there)."""
+
+    __tablename__ = "code_diversion_exceptions"
+    __table_args__ = (UniqueConstraint("tenant_id", "distributor_id", "division_code"),)
+
+    distributor_id: Mapped[str] = mapped_column(String(36))
+    division_code: Mapped[str] = mapped_column(String(6))
+    note: Mapped[str] = mapped_column(String(200), default="")
+
+
+class CodeDiversionAlert(IdMixin, TenantScoped, Base):
+    """A scan outside the regions its code was shipped to or planned for (窜货)."""
+
+    __tablename__ = "code_diversion_alerts"
+    __table_args__ = (Index("ix_code_diversion_alerts_tenant_time", "tenant_id", "detected_at"),)
+
+    serial: Mapped[str] = mapped_column(String(20))
+    batch_id: Mapped[str] = mapped_column(String(36), ForeignKey("code_batches.id"))
+    sku_code: Mapped[str] = mapped_column(String(64))
+    reason: Mapped[str] = mapped_column(String(24))
+    org_id: Mapped[str | None] = mapped_column(String(36))
+    distributor_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    region: Mapped[str] = mapped_column(String(6))
+    province: Mapped[str] = mapped_column(String(6))
+    expected_regions: Mapped[list[str]] = mapped_column(JSON, default=list)
+    distance_km: Mapped[float | None] = mapped_column(Float)
+    lat: Mapped[float | None] = mapped_column(Float)
+    lng: Mapped[float | None] = mapped_column(Float)
+    detected_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -160,3 +160,140 @@ class CodeLookupOut(BaseModel):
     check_count: int
     first_checked_at: datetime | None
     checks: list[CheckRecord]
+
+
+# --- Packing, shipping and diversion ----------------------------------------------------------
+
+EventKind = Literal["commission", "aggregate", "disaggregate", "ship", "receive", "open"]
+UnitStatus = Literal["active", "in_transit", "received"]
+SerialList = Annotated[list[Annotated[str, Field(max_length=64)]], Field(min_length=1, max_length=100_000)]
+
+
+class CommissionIn(BaseModel):
+    """Codes to commission: a list of serials, or a slice of a batch (``batch_id``, ``start``, ``count``)."""
+
+    model_config = _STRICT
+
+    serials: SerialList | None = None
+    batch_id: str | None = None
+    start: int = Field(default=0, ge=0)
+    count: int | None = Field(default=None, ge=1, le=100_000)
+
+    @model_validator(mode="after")
+    def _one_way(self) -> CommissionIn:
+        if (self.serials is None) == (self.batch_id is None):
+            raise ValueError("give either serials or batch_id (with count)")
+        if self.batch_id is not None and self.count is None:
+            raise ValueError("count is required with batch_id")
+        return self
+
+
+class AggregateIn(BaseModel):
+    model_config = _STRICT
+
+    parent: str = Field(max_length=64)
+    children: SerialList
+
+
+class UnpackIn(BaseModel):
+    model_config = _STRICT
+
+    parent: str = Field(max_length=64)
+
+
+class OpenCaseIn(BaseModel):
+    model_config = _STRICT
+
+    parent: str = Field(max_length=64)
+    org_id: str = Field(max_length=36)
+
+
+class ShipIn(BaseModel):
+    model_config = _STRICT
+
+    serials: SerialList
+    destination_org_id: str = Field(max_length=36)
+
+
+class ReceiveIn(BaseModel):
+    model_config = _STRICT
+
+    serials: SerialList
+    org_id: str = Field(max_length=36)
+
+
+class PackingResult(BaseModel):
+    """The EPCIS event a packing or shipping call recorded."""
+
+    event_id: str
+    kind: EventKind
+    event_time: datetime
+    parent_serial: str | None
+    count: int
+
+
+class Whereabouts(BaseModel):
+    """Where a commissioned code is: its containers (innermost first), holder and status."""
+
+    serial: str
+    batch_id: str
+    level: PackingLevel
+    containers: list[str]
+    holder_org_id: str | None
+    status: UnitStatus
+
+
+class DiversionRulesIn(BaseModel):
+    model_config = _STRICT
+
+    tolerance_km: int = Field(ge=0, le=2000)
+
+
+class DiversionExceptionIn(BaseModel):
+    model_config = _STRICT
+
+    distributor_id: str = Field(max_length=36)
+    division_code: Division
+    note: str = Field(default="", max_length=200)
+
+
+class DiversionExceptionOut(BaseModel):
+    id: str
+    distributor_id: str
+    division_code: str
+    note: str
+
+
+class DiversionAlertOut(BaseModel):
+    id: str
+    serial: str
+    batch_id: str
+    sku_code: str
+    reason: str
+    org_id: str | None
+    distributor_id: str | None
+    region: str
+    province: str
+    expected_regions: list[str]
+    distance_km: float | None
+    lat: float | None
+    lng: float | None
+    detected_at: datetime
+
+
+class DiversionGroupOut(BaseModel):
+    """Alerts grouped by distributor, SKU and province."""
+
+    distributor_id: str | None
+    sku_code: str
+    province: str
+    alerts: int
+    last_at: datetime
+
+
+class AggregateManyIn(BaseModel):
+    """Many containers packed in one call; at most 100,000 children in all."""
+
+    model_config = _STRICT
+
+    packs: Annotated[list[AggregateIn], Field(min_length=1, max_length=10_000)]

@@ -6,6 +6,8 @@ deployment's ``secret_key`` (``Settings.secret_key``), which seals the keys at r
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+
 from sqlalchemy.orm import Session
 
 from bcone.codes._batches import create_batch, get_batch, list_batches, void_batch
@@ -29,8 +31,8 @@ from bcone.codes._space import (
     update_code_settings,
 )
 from bcone.codes.errors import CodeKeyUnavailable
-from bcone.codes.schemas import ExportFormat
-from bcone.core.tenancy import current_tenant
+from bcone.codes.schemas import CheckOut, ExportFormat
+from bcone.core.tenancy import TENANT_KEY, current_tenant
 
 
 def open_export(batch_id: str, fmt: ExportFormat, *, session: Session, secret_key: str) -> CodeExport:
@@ -51,6 +53,35 @@ def sample_urls(batch_id: str, count: int, *, session: Session, secret_key: str)
     ]
 
 
+# Scan listeners: domains above codes (promotions) act on a check inside its unit of work without
+# codes importing them. A listener gets the check, the request's context (query parameters and
+# cookies such as ``openid``, ``device``, ``store_id``, plus ``locale``) and the session, bound to
+# the code's tenant; the mappings listeners return are merged, shown on the scan page and added to
+# its JSON. Listeners run for every check of a known tenant (genuine or not) and decide themselves.
+ScanListener = Callable[[CheckOut, Mapping[str, str], Session], Mapping[str, object] | None]
+_SCAN_LISTENERS: list[ScanListener] = []
+
+
+def register_scan_listener(listener: ScanListener) -> None:
+    """Call ``listener`` after every check of a known tenant (once, however often registered)."""
+    if listener not in _SCAN_LISTENERS:
+        _SCAN_LISTENERS.append(listener)
+
+
+def notify_scan_listeners(
+    result: CheckOut, context: Mapping[str, str], *, session: Session
+) -> dict[str, object]:
+    """Run the registered listeners in the check's unit of work; their merged answers."""
+    extras: dict[str, object] = {}
+    if session.info.get(TENANT_KEY) is None:
+        return extras
+    for listener in list(_SCAN_LISTENERS):
+        answer = listener(result, context, session)
+        if answer:
+            extras.update(answer)
+    return extras
+
+
 __all__ = [
     "DEFAULT_RESOLVER_HOST",
     "EVENT_TYPE",
@@ -63,11 +94,58 @@ __all__ = [
     "get_batch",
     "list_batches",
     "lookup_code",
+    "notify_scan_listeners",
     "open_export",
     "parse_digital_link",
     "qr_zip",
+    "register_scan_listener",
     "rotate_key",
     "sample_urls",
     "update_code_settings",
     "void_batch",
+]
+
+# Packing, shipping, EPCIS history and channel diversion (窜货).
+from bcone.codes._diversion import (  # noqa: E402
+    add_exception,
+    alert_groups,
+    list_alerts,
+    list_exceptions,
+    set_rules,
+    tolerance_km,
+)
+from bcone.codes._epcis import code_history  # noqa: E402
+from bcone.codes._packing import (  # noqa: E402
+    MAX_CODES_PER_CALL,
+    aggregate,
+    aggregate_many,
+    commission,
+    commission_range,
+    disaggregate,
+    open_case,
+    receive,
+    recent_events,
+    ship,
+    whereabouts,
+)
+
+__all__ += [
+    "MAX_CODES_PER_CALL",
+    "add_exception",
+    "aggregate",
+    "aggregate_many",
+    "alert_groups",
+    "code_history",
+    "commission",
+    "commission_range",
+    "disaggregate",
+    "list_alerts",
+    "list_exceptions",
+    "open_case",
+    "receive",
+    "recent_events",
+    "set_rules",
+    "ship",
+    "tolerance_km",
+    "whereabouts",
 ]

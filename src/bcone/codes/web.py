@@ -19,6 +19,7 @@ from bcone.core.deps import PageDep, SessionDep, SettingsDep, require_roles
 from bcone.core.errors import BconeError, ValidationFailed, problem_response
 from bcone.core.pagination import PageParams
 from bcone.web.deps import ConsolePrincipal
+from bcone.web.i18n import request_locale
 from bcone.web.nav import NavItem, register_nav_item
 from bcone.web.templating import DISPLAY_TIMEZONE, flash, redirect_to, render, render_list
 
@@ -69,6 +70,8 @@ def scan(
             result = service.check_code(
                 gtin, serial, location, session=session, secret_key=settings.secret_key
             )
+            context = {**request.cookies, **request.query_params, "locale": request_locale(request)}
+            extras = service.notify_scan_listeners(result, context, session=session)
     except BconeError as exc:
         return problem_response(exc, request)
     status = 200 if result.genuine else 404
@@ -82,8 +85,10 @@ def scan(
                 serial=result.serial,
             )
             return problem_response(error, request)
-        return JSONResponse(result.model_dump(mode="json"), status_code=status)
-    return render(request, "codes/scan.html", _scan_context(result), status_code=status)
+        return JSONResponse({**result.model_dump(mode="json"), **extras}, status_code=status)
+    return render(
+        request, "codes/scan.html", {**_scan_context(result), "scan_extras": extras}, status_code=status
+    )
 
 
 def _scan_context(result: CheckOut) -> dict[str, Any]:
@@ -281,3 +286,128 @@ def rotate_key_form(
     response = redirect_to("/codes/settings")
     flash(request, response, "codes.key_rotated", version=str(key.version))
     return response
+
+
+# --- Packing, shipping and diversion pages ---------------------------------------------------
+
+from pathlib import Path  # noqa: E402
+
+from fastapi.responses import FileResponse  # noqa: E402
+
+from bcone.codes.messages import PACKING_MESSAGES  # noqa: E402
+from bcone.network import service as network  # noqa: E402
+from bcone.web.i18n import register_messages  # noqa: E402
+
+register_messages(PACKING_MESSAGES)
+register_nav_item(NavItem("codes.diversion", "/codes/diversion", "chart", 45))
+_DIVERSION_JS = Path(__file__).parent / "templates" / "codes" / "diversion.js"
+
+
+def _organizations(session: Any, kind: str | None = None) -> list[Any]:
+    return list(network.list_organizations(PageParams(page_size=200), session=session, kind=kind).items)
+
+
+def _packing_page(
+    request: Request,
+    session: Any,
+    principal: Principal,
+    form: dict[str, str],
+    errors: dict[str, str],
+    status: int = 200,
+) -> Response:
+    ctx = {
+        "events": service.recent_events(session, limit=50),
+        "organizations": _organizations(session),
+        "can_edit": principal.has_role(Role.marketer),
+        "form": form,
+        "errors": errors,
+    }
+    return render(request, "codes/packing.html", ctx, status_code=status)
+
+
+@router.get("/codes/packing")
+def packing_page(request: Request, _: ConsolePrincipal, principal: Reader, session: SessionDep) -> Response:
+    """Recent EPCIS events and the form that ships cases or pallets."""
+    return _packing_page(request, session, principal, {}, {})
+
+
+@router.post("/codes/packing/ship")
+def ship_form(
+    request: Request,
+    _: ConsolePrincipal,
+    principal: Editor,
+    session: SessionDep,
+    settings: SettingsDep,
+    serials: Annotated[str, Form()] = "",
+    destination_org_id: Annotated[str, Form()] = "",
+) -> Response:
+    """Ship the pasted serials; errors are shown next to the form."""
+    codes = serials.replace(",", " ").split()
+    form = {"serials": serials, "destination_org_id": destination_org_id}
+    try:
+        result = service.ship(codes, destination_org_id, session=session, secret_key=settings.secret_key)
+    except BconeError as exc:
+        session.rollback()
+        field = (exc.field or "form").split("[")[0]
+        key = field if field in ("serials", "destination_org_id") else "form"
+        return _packing_page(
+            request, session, principal, form, {key: f"{exc.field}: {exc.detail}"}, exc.status
+        )
+    response = redirect_to("/codes/packing")
+    flash(request, response, "codes.packing.shipped_flash", count=str(result.count))
+    return response
+
+
+@router.get("/codes/diversion")
+def diversion_page(
+    request: Request,
+    _: ConsolePrincipal,
+    __: Reader,
+    session: SessionDep,
+    distributor_id: str = "",
+    sku_code: str = "",
+    province: str = "",
+) -> Response:
+    """Diversion alerts: a scatter of where they happen, counts by group, and the list."""
+    from bcone.core import geo
+
+    alerts = service.list_alerts(
+        session=session,
+        distributor_id=distributor_id or None,
+        sku_code=sku_code.strip() or None,
+        province=province.strip() or None,
+    )
+    distributors = _organizations(session, "distributor")
+    names = {o.id: o.name for o in distributors}
+    codes = {a.region for a in alerts} | {a.province for a in alerts}
+    codes |= {r for a in alerts for r in a.expected_regions}
+    labels = {c: network.division_label(c) for c in codes}
+    weights: dict[tuple[float, float], int] = {}
+    places: dict[tuple[float, float], str] = {}
+    for a in alerts:
+        division = geo.get_division(a.region)
+        lng = a.lng if a.lng is not None else division.lng if division else None
+        lat = a.lat if a.lat is not None else division.lat if division else None
+        if lng is not None and lat is not None:
+            spot = (round(lng, 2), round(lat, 2))
+            weights[spot] = weights.get(spot, 0) + 1
+            places.setdefault(spot, labels.get(a.region, a.region))
+    points = [[lng, lat, places[(lng, lat)], n, n] for (lng, lat), n in weights.items()]
+    ctx = {
+        "alerts": alerts,
+        "groups": service.alert_groups(session=session),
+        "distributors": distributors,
+        "names": names,
+        "labels": labels,
+        "points": points,
+        "filters": {"distributor_id": distributor_id, "sku_code": sku_code, "province": province},
+    }
+    return render(request, "codes/diversion.html", ctx)
+
+
+@router.get("/codes/assets/diversion.js")
+def diversion_script() -> FileResponse:
+    """The diversion page's chart code."""
+    return FileResponse(
+        _DIVERSION_JS, media_type="text/javascript", headers={"Cache-Control": "public, max-age=3600"}
+    )
