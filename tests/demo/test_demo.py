@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 
 from bcone.catalog import service as catalog
 from bcone.cli import app as bcone_app
+from bcone.codes import service as codes
 from bcone.core import geo
 from bcone.core.db import Database
 from bcone.core.gs1 import is_valid_gtin
@@ -19,10 +20,14 @@ from bcone.core.pagination import PageParams
 from bcone.core.settings import Settings, get_settings
 from bcone.core.tenancy import unscoped
 from bcone.core.warehouse import open_warehouse
-from bcone.demo.generator import DISTRIBUTORS, build_demo_brand
-from bcone.demo.service import DEMO_OWNER_EMAIL, DEMO_PASSWORD, load_demo
+from bcone.crm import service as crm
+from bcone.demo.generator import CASE_SIZE, DISTRIBUTORS, build_demo_brand
+from bcone.demo.service import CRM_CLOSED, CRM_OPEN, DEMO_OWNER_EMAIL, DEMO_PASSWORD, load_demo
 from bcone.iam import service as iam
+from bcone.ledger import service as ledger
+from bcone.ledger.schemas import AccountSpec
 from bcone.network import service as network
+from bcone.promotions import service as promotions
 
 TODAY = date(2026, 2, 1)
 
@@ -33,6 +38,8 @@ def test_the_same_seed_gives_the_same_brand_and_another_seed_another() -> None:
     other = build_demo_brand(seed=8, today=TODAY)
     assert [asdict(o) for o in one.organizations] == [asdict(o) for o in two.organizations]
     assert [asdict(e) for e in one.events] == [asdict(e) for e in two.events]
+    assert asdict(one.codes) == asdict(two.codes)
+    assert asdict(one.codes) != asdict(other.codes)
     assert [o.name for o in one.organizations] != [o.name for o in other.organizations]
 
 
@@ -59,6 +66,21 @@ def test_the_brand_is_believable() -> None:
         # Every store lies inside its distributor's sales regions.
         assert any(geo.contains(region, store.division_code) for region in distributor.sales_regions)
     assert {e.type for e in brand.events} == {"order.paid", "code.scanned", "store.visited"}
+    plan = brand.codes
+    assert len(plan.batches) == 3
+    assert 200 <= len(plan.scans) <= 500
+    assert {b.sku_code for b in plan.batches} <= {s.sku_code for s in brand.skus}
+    for ship in plan.shipments:
+        batch = plan.batches[ship.batch]
+        assert by_code[ship.distributor_code].kind == "distributor"
+        assert set(by_code[ship.distributor_code].sales_regions) <= set(batch.regions)
+        assert max(ship.cases) < batch.commissioned_cases <= batch.cases
+    for scan in plan.scans:
+        assert scan.unit < plan.batches[scan.batch].commissioned_cases * CASE_SIZE
+        assert scan.openid.startswith("dev-openid-")
+    located = [s for s in plan.scans if s.lat is not None or s.region is not None]
+    assert len(plan.scans) // 2 < len(located) < len(plan.scans)
+    assert 5 <= sum(s.out_of_region for s in plan.scans) <= len(plan.scans) // 5
 
 
 def test_scale_grows_and_shrinks_the_network() -> None:
@@ -88,7 +110,40 @@ def test_load_demo_through_the_services_once(db: Database, tmp_path: Path) -> No
     assert (orgs.total, skus.total) == (len(brand.organizations), 30)
     with open_warehouse(settings) as wh:
         stored = wh.query("SELECT count(*) FROM events").rows[0][0]
-    assert stored == len(brand.events)
+    # The generated history, plus what the scans recorded (checks, rewards, diversion alerts).
+    assert stored >= len(brand.events) + len(brand.codes.scans)
+    assert summary.batches == 6
+    assert summary.scans == len(brand.codes.scans)
+    with db.session(tenant_id=tenant.id) as session:
+        batches = codes.list_batches(PageParams(page_size=50), session=session).items
+        assert {b.sku_code for b in batches} == {b.sku_code for b in brand.codes.batches}
+        assert {b.level for b in batches} == {"unit", "case"}
+        assert codes.recent_events(session=session, limit=1)
+        # A running campaign, funded through the ledger, that has paid rewards out of its budget.
+        campaign = promotions.get_campaign(str(summary.campaign_id), session=session)
+        assert campaign.status == "active"
+        assert campaign.funded_fen == campaign.budget_fen > 0
+        figures = promotions.figures(campaign.id, session=session)
+        assert figures.scans == len(brand.codes.scans)
+        assert figures.winners > 0
+        assert figures.spent_fen > 0
+        budget = ledger.find_account(
+            AccountSpec(kind="campaign_budget", unit="fen", owner_type="campaign", owner_id=campaign.id),
+            session=session,
+        )
+        assert budget is not None
+        assert budget.balance == campaign.funded_fen - figures.spent_fen - figures.rebates_fen
+        wallets = {(k.kind, k.unit): k for k in ledger.balances_by_kind(session=session)}
+        assert wallets["consumer_wallet", "fen"].balance == figures.spent_fen
+        # Scans far outside the distributors' sales regions raised diversion (窜货) alerts.
+        alerts = codes.list_alerts(session=session)
+        assert summary.alerts == len(alerts) >= sum(s.out_of_region for s in brand.codes.scans) > 0
+        # A CRM pipeline owned by the demo owner, with a trained win-rate model.
+        opportunities = crm.list_opportunities(
+            PageParams(page_size=1), session=session, viewer=crm.Viewer.system(), with_probability=False
+        )
+        assert opportunities.total == summary.opportunities == CRM_CLOSED + CRM_OPEN
+        assert crm.model_status(session=session).source == "model"
     again = load_demo(db, settings, seed=3, scale=0.05, today=TODAY)
     assert not again.created
     with db.session(tenant_id=tenant.id) as session:

@@ -38,6 +38,10 @@ def demo(
             f"  {summary.organizations} organisations, {summary.staff} staff, {summary.skus} SKUs, "
             f"{summary.events} events, loaded in {summary.seconds:.1f} s"
         )
+        typer.echo(
+            f"  {summary.batches} code batches, a running scan campaign with {summary.scans} scans "
+            f"({summary.alerts} diversion alerts), {summary.opportunities} CRM opportunities"
+        )
     typer.echo(f"  console:  {url}/login")
     typer.echo(f"  owner:    {summary.owner_email} / {summary.password}")
     typer.echo(f"  partner:  {summary.partner_email} / {summary.password}  (sees one distributor's network)")

@@ -25,6 +25,13 @@ BASE_REPS = 50
 BASE_SHOP_ASSISTANTS = 200
 BASE_KOCS = 20
 EVENT_DAYS = 90
+# Unit codes: SKUs (by index in the catalog) with code batches, case size, scans of the campaign.
+CODE_SKUS = (1, 6, 20)
+CASE_SIZE = 24
+CODE_CASES = 10
+CODE_COMMISSIONED_CASES = 8
+CODE_SCANS = 240
+CODE_CONSUMERS = 120
 # Store jitter around a district centroid, in degrees (~2 km): keeps stores inside small districts.
 STORE_JITTER_DEG = 0.02
 
@@ -179,6 +186,53 @@ class DemoEvent:
     properties: dict[str, str | int] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class DemoCodeBatch:
+    """Unit codes of one SKU (``cases × CASE_SIZE`` printed) and the case codes they are packed in."""
+
+    sku_code: str
+    gtin: str
+    lot: str
+    production_date: date
+    expiry_date: date
+    cases: int  # printed case codes; units printed: cases × CASE_SIZE
+    commissioned_cases: int  # the first ones are commissioned, filled with units and packed
+    regions: tuple[str, ...]  # planned sales regions: those of the distributors it ships to
+
+
+@dataclass(frozen=True)
+class DemoShipment:
+    """Cases of a batch shipped to a distributor (and received); some forwarded to one of its stores."""
+
+    batch: int
+    cases: tuple[int, ...]
+    distributor_code: str
+    store_code: str | None  # the first case goes on to this store, which opens it
+    forwarded: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class DemoScan:
+    """A consumer scan of a unit (``batch``, index within the batch), development identity."""
+
+    batch: int
+    unit: int
+    openid: str
+    device: str
+    lat: float | None
+    lng: float | None
+    region: str | None
+    store_code: str | None
+    out_of_region: bool
+
+
+@dataclass(frozen=True)
+class DemoCodes:
+    batches: tuple[DemoCodeBatch, ...]
+    shipments: tuple[DemoShipment, ...]
+    scans: tuple[DemoScan, ...]
+
+
 @dataclass
 class DemoBrand:
     seed: int
@@ -189,6 +243,7 @@ class DemoBrand:
     organizations: list[DemoOrganization]
     staff: list[DemoStaff]
     events: list[DemoEvent]
+    codes: DemoCodes = field(default_factory=lambda: DemoCodes((), (), ()))
 
 
 def build_demo_brand(*, seed: int = 2026, scale: float = 1.0, today: date | None = None) -> DemoBrand:
@@ -199,8 +254,11 @@ def build_demo_brand(*, seed: int = 2026, scale: float = 1.0, today: date | None
     skus = _skus()
     organizations = _organizations(rng, scale)
     staff = _staff(rng, scale, organizations)
-    events = _events(rng, scale, organizations, skus, today or datetime.now(UTC).date())
-    return DemoBrand(seed, scale, TENANT_SLUG, BRAND_NAME, skus, organizations, staff, events)
+    day = today or datetime.now(UTC).date()
+    events = _events(rng, scale, organizations, skus, day)
+    # Codes and scans draw from their own stream, so adding them left the rest of the brand as it was.
+    codes = _codes(random.Random(f"{seed}-codes"), organizations, skus, day)
+    return DemoBrand(seed, scale, TENANT_SLUG, BRAND_NAME, skus, organizations, staff, events, codes)
 
 
 def _skus() -> list[DemoSku]:
@@ -400,3 +458,96 @@ def _events(
             ts = datetime(day.year, day.month, day.day, rng.randint(9, 17), rng.randrange(60), tzinfo=UTC)
             out.append(DemoEvent("store.visited", ts, store.code, None, store.division_code, None, None, {}))
     return out
+
+
+def _store_distributors(orgs: list[DemoOrganization]) -> dict[str, str]:
+    parent = {o.code: o.parent_code for o in orgs}
+    out: dict[str, str] = {}
+    for o in orgs:
+        if o.kind == "store":
+            up = o.parent_code or ""
+            out[o.code] = up if parent.get(up) is None else str(parent[up])
+    return out
+
+
+def _codes(rng: random.Random, orgs: list[DemoOrganization], skus: list[DemoSku], today: date) -> DemoCodes:
+    """Code batches of a few SKUs, their packing and shipping, and a few hundred consumer scans.
+
+    Most scans are located (by coordinates or by district) inside the sales regions of the
+    distributor the unit was shipped to; about one in twenty has coordinates far outside them (a
+    diverted unit, 窜货); about a third carry no location.
+    """
+    distributors = [o for o in orgs if o.kind == "distributor"]
+    by_code = {o.code: o for o in orgs}
+    stores_of: dict[str, list[str]] = {}
+    for shop, distributor in sorted(_store_distributors(orgs).items()):
+        stores_of.setdefault(distributor, []).append(shop)
+    batches: list[DemoCodeBatch] = []
+    shipments: list[DemoShipment] = []
+    for b, index in enumerate(CODE_SKUS):
+        sku = skus[index % len(skus)]
+        produced = today - timedelta(days=rng.randint(20, 60))
+        targets = rng.sample(distributors, 3)
+        regions = tuple(dict.fromkeys(r for d in targets for r in d.sales_regions))
+        batches.append(
+            DemoCodeBatch(
+                sku.sku_code,
+                sku.gtin,
+                f"L{produced:%y%m%d}{b + 1}",
+                produced,
+                produced + timedelta(days=365),
+                CODE_CASES,
+                CODE_COMMISSIONED_CASES,
+                regions,
+            )
+        )
+        split = (0, 3, 6, CODE_COMMISSIONED_CASES)
+        for t, target in enumerate(targets):
+            cases = tuple(range(split[t], split[t + 1]))
+            stores = stores_of.get(target.code, [])
+            outlet = rng.choice(stores) if stores else None
+            shipments.append(DemoShipment(b, cases, target.code, outlet, cases[:1] if outlet else ()))
+    leaves = {d.code: [x for r in d.sales_regions for x in _leaf_divisions(r)] for d in distributors}
+    scans: list[DemoScan] = []
+    scanned: list[tuple[int, int, str | None, str]] = []
+    store: str | None
+    dist: str
+    for n in range(CODE_SCANS):
+        if scanned and rng.random() < 0.12:
+            b, unit, store, dist = rng.choice(scanned)  # the same unit scanned again
+        else:
+            ship = rng.choice(shipments)
+            case = rng.choice(ship.cases)
+            unit = case * CASE_SIZE + rng.randrange(CASE_SIZE)
+            b, dist = ship.batch, ship.distributor_code
+            store = ship.store_code if case in ship.forwarded else None
+            scanned.append((b, unit, store, dist))
+        consumer = int(CODE_CONSUMERS * rng.random() ** 1.5)
+        roll = rng.random()
+        lat: float | None = None
+        lng: float | None = None
+        region: str | None = None
+        far = roll < 0.06
+        if far:
+            home = geo.province_of(by_code[dist].division_code)
+            away = [d for d in distributors if geo.province_of(d.division_code) != home]
+            place = rng.choice(leaves[rng.choice(away).code])
+            lng, lat = _jitter(rng, place)
+        elif roll < 0.25:  # the phone's coordinates (turned into the nearest district by the scan)
+            lng, lat = _jitter(rng, rng.choice(leaves[dist]))
+        elif roll < 0.7:  # the district only
+            region = rng.choice(leaves[dist]).code
+        scans.append(
+            DemoScan(
+                b,
+                unit,
+                f"dev-openid-{consumer:04d}",
+                f"dev-device-{consumer:04d}" if rng.random() < 0.9 else f"dev-device-x{n:04d}",
+                lat,
+                lng,
+                region,
+                store,
+                far,
+            )
+        )
+    return DemoCodes(tuple(batches), tuple(shipments), tuple(scans))

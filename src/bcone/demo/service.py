@@ -5,29 +5,38 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy.orm import Session
 
 from bcone.catalog import service as catalog
 from bcone.catalog.schemas import SkuBulkIn
+from bcone.codes import service as codes
+from bcone.codes.schemas import BatchIn, Location
 from bcone.core.auth import Role
 from bcone.core.db import Database
 from bcone.core.events import Event, append_events, flush_outbox
 from bcone.core.settings import Settings
 from bcone.core.tenancy import unscoped
 from bcone.core.warehouse import open_warehouse
-from bcone.demo.generator import DemoBrand, DemoOrganization, build_demo_brand
+from bcone.crm import service as crm
+from bcone.demo.generator import CASE_SIZE, DemoBrand, DemoOrganization, build_demo_brand
 from bcone.iam import service as iam
 from bcone.iam.errors import TenantNotFound
 from bcone.network import service as network
 from bcone.network.schemas import OrganizationIn, StaffIn
+from bcone.promotions import service as promotions
+from bcone.promotions.schemas import CampaignIn, PrizeTier
 
 DEMO_OWNER_EMAIL = "owner@demo.bcone.dev"
 DEMO_PARTNER_EMAIL = "partner@demo.bcone.dev"
 # A demo login, printed by `bcone demo`; real tenants choose their own passwords.
 DEMO_PASSWORD = "bcone-demo-2026"
 EVENT_CHUNK = 20_000
+CAMPAIGN_NAME = "开盖扫码赢红包"
+# The CRM pipeline: enough closed deals to train the win-rate model (it needs crm.MIN_CLOSED).
+CRM_CLOSED = 300
+CRM_OPEN = 60
 
 Progress = Callable[[str], None]
 
@@ -47,6 +56,11 @@ class DemoSummary:
     skus: int
     events: int
     seconds: float
+    batches: int = 0
+    scans: int = 0
+    alerts: int = 0
+    opportunities: int = 0
+    campaign_id: str | None = None
 
 
 def load_demo(
@@ -58,7 +72,13 @@ def load_demo(
     today: date | None = None,
     progress: Progress | None = None,
 ) -> DemoSummary:
-    """Create the demo tenant with its users, catalog, network and events, unless it exists."""
+    """Create the demo tenant, unless it exists: users, catalog, network and events, then unit
+    codes (packed and shipped), a running scan campaign with a history of scans (rewards and
+    diversion alerts) and a CRM pipeline with its win-rate model.
+
+    The plan is seeded; what the services draw themselves (code keys, the campaign's prize draw
+    with ``secrets``) differs from one load to the next.
+    """
     say = progress or (lambda _msg: None)
     started = time.perf_counter()
     brand = build_demo_brand(seed=seed, scale=scale, today=today)
@@ -92,9 +112,21 @@ def load_demo(
         network.create_organizations_bulk([_org_in(o) for o in brand.organizations], session=session)
         ids = network.organization_ids_by_code([o.code for o in brand.organizations], session=session)
         network.create_staff_bulk(_staff_in(brand), session=session)
-        _load_users(session, ids[brand.organizations[0].code])
+        owner_id = _load_users(session, ids[brand.organizations[0].code])
     say(f"events: {len(brand.events)} orders, scans and visits")
     _load_events(db, tenant.id, brand, ids)
+    plan = brand.codes
+    say(
+        f"codes: {len(plan.batches)} batches, {len(plan.shipments)} shipments, "
+        f"scan campaign with {len(plan.scans)} scans"
+    )
+    step = time.perf_counter()
+    serials, campaign_id = _load_codes(db, settings, tenant.id, brand, ids)
+    alerts = _load_scans(db, settings, tenant.id, brand, ids, serials)
+    say(f"codes: {alerts} diversion alerts, loaded in {time.perf_counter() - step:.1f} s")
+    step = time.perf_counter()
+    opportunities = _load_crm(db, tenant.id, seed, owner_id)
+    say(f"crm: {opportunities} opportunities and the win model in {time.perf_counter() - step:.1f} s")
     with open_warehouse(settings) as warehouse:
         warehouse.ensure_schema()
         moved = flush_outbox(db, warehouse)
@@ -111,6 +143,11 @@ def load_demo(
         len(brand.skus),
         len(brand.events),
         time.perf_counter() - started,
+        batches=2 * len(plan.batches),
+        scans=len(plan.scans),
+        alerts=alerts,
+        opportunities=opportunities,
+        campaign_id=campaign_id,
     )
 
 
@@ -181,8 +218,8 @@ def _staff_in(brand: DemoBrand) -> list[StaffIn]:
     ]
 
 
-def _load_users(session: Session, partner_org_id: str) -> None:
-    iam.create_user(
+def _load_users(session: Session, partner_org_id: str) -> str:
+    owner = iam.create_user(
         session=session,
         email=DEMO_OWNER_EMAIL,
         display_name="演示品牌负责人",
@@ -197,6 +234,7 @@ def _load_users(session: Session, partner_org_id: str) -> None:
         role=Role.partner,
         org_id=partner_org_id,
     )
+    return owner.id
 
 
 def _load_events(db: Database, tenant_id: str, brand: DemoBrand, ids: dict[str, str]) -> None:
@@ -219,3 +257,139 @@ def _load_events(db: Database, tenant_id: str, brand: DemoBrand, ids: dict[str, 
         ]
         with db.session(tenant_id=tenant_id) as session:
             append_events(session, events)
+
+
+def _serials(session: Session, settings: Settings, batch_id: str, count: int) -> list[str]:
+    urls = codes.sample_urls(batch_id, count, session=session, secret_key=settings.secret_key)
+    return [codes.parse_digital_link(url).serial for url in urls]
+
+
+def _load_codes(
+    db: Database, settings: Settings, tenant_id: str, brand: DemoBrand, ids: dict[str, str]
+) -> tuple[list[list[str]], str]:
+    """Batches of unit and case codes, commissioned, packed, shipped and received; the campaign.
+
+    Answers each batch's commissioned unit serials and the campaign id.
+    """
+    key = settings.secret_key
+    plan = brand.codes
+    units: list[list[str]] = []
+    cases: list[list[str]] = []
+    sku_ids: list[str] = []
+    with db.session(tenant_id=tenant_id) as session:
+        for b in plan.batches:
+            common = {
+                "sku_code": b.sku_code,
+                "lot": b.lot,
+                "production_date": b.production_date,
+                "expiry_date": b.expiry_date,
+                "regions": list(b.regions),
+            }
+            unit_batch = codes.create_batch(
+                BatchIn(count=b.cases * CASE_SIZE, level="unit", **common), session=session, secret_key=key
+            )
+            case_batch = codes.create_batch(
+                BatchIn(count=b.cases, level="case", **common), session=session, secret_key=key
+            )
+            sku_ids.append(unit_batch.sku_id)
+            # Printed codes beyond the commissioned ones stay unused, as on a real packing line.
+            n_units = b.commissioned_cases * CASE_SIZE
+            codes.commission_range(unit_batch.id, 0, n_units, session=session, secret_key=key)
+            codes.commission_range(case_batch.id, 0, b.commissioned_cases, session=session, secret_key=key)
+            unit_serials = _serials(session, settings, unit_batch.id, n_units)
+            case_serials = _serials(session, settings, case_batch.id, b.commissioned_cases)
+            codes.aggregate_many(
+                [
+                    (case, unit_serials[i * CASE_SIZE : (i + 1) * CASE_SIZE])
+                    for i, case in enumerate(case_serials)
+                ],
+                session=session,
+                secret_key=key,
+            )
+            units.append(unit_serials)
+            cases.append(case_serials)
+        for ship in plan.shipments:
+            distributor = ids[ship.distributor_code]
+            shipped = [cases[ship.batch][c] for c in ship.cases]
+            codes.ship(shipped, distributor, session=session, secret_key=key)
+            codes.receive(shipped, distributor, session=session, secret_key=key)
+            if ship.store_code and ship.forwarded:
+                store = ids[ship.store_code]
+                forwarded = [cases[ship.batch][c] for c in ship.forwarded]
+                codes.ship(forwarded, store, session=session, secret_key=key)
+                codes.receive(forwarded, store, session=session, secret_key=key)
+                for case in forwarded:
+                    codes.open_case(case, store, session=session, secret_key=key)
+        now = datetime.now(UTC).replace(microsecond=0)
+        campaign = promotions.create_campaign(
+            CampaignIn(
+                name=CAMPAIGN_NAME,
+                sku_ids=sku_ids,
+                starts_at=now - timedelta(days=14),
+                ends_at=now + timedelta(days=76),
+                prizes=[
+                    PrizeTier(
+                        kind="random_red_packet", probability=0.3, name="随机红包", min_fen=88, max_fen=888
+                    ),
+                    PrizeTier(kind="red_packet", probability=0.02, name="大红包", amount_fen=8_800),
+                    PrizeTier(kind="points", probability=0.3, name="积分", points=50),
+                    PrizeTier(kind="coupon", probability=0.08, name="再来一瓶", coupon_code="QQ-AGAIN"),
+                ],
+                budget_fen=500_000,
+                budget_points=200_000,
+                daily_fen=100_000,
+                per_consumer_limit=5,
+                per_store_limit=100,
+                store_rebate_fen=20,
+                rate_limit_scans=30,
+            ),
+            session=session,
+        )
+        # Activating funds the budgets from the tenant's funding accounts through the ledger.
+        promotions.change_status(campaign.id, "activate", session=session)
+    return units, campaign.id
+
+
+def _load_scans(
+    db: Database,
+    settings: Settings,
+    tenant_id: str,
+    brand: DemoBrand,
+    ids: dict[str, str],
+    units: list[list[str]],
+) -> int:
+    """Consumer scans, each as the scan page does it: one unit of work (bound to no tenant: the
+    code names it), ``check_code`` then the scan listeners (the campaign's reward). Answers the
+    number of diversion alerts the scans raised."""
+    plan = brand.codes
+    for scan in plan.scans:
+        batch = plan.batches[scan.batch]
+        if scan.lat is not None:
+            location = Location(lat=scan.lat, lng=scan.lng)
+        else:
+            location = Location(region=scan.region)
+        context = {"openid": scan.openid, "device": scan.device, "locale": "zh-CN"}
+        if scan.store_code:
+            context["store_id"] = ids[scan.store_code]
+        with db.session(write=True) as session:
+            result = codes.check_code(
+                batch.gtin,
+                units[scan.batch][scan.unit],
+                location,
+                session=session,
+                secret_key=settings.secret_key,
+            )
+            codes.notify_scan_listeners(result, context, session=session)
+    with db.session(tenant_id=tenant_id, write=False) as session:
+        return len(codes.list_alerts(session=session, limit=len(plan.scans)))
+
+
+def _load_crm(db: Database, tenant_id: str, seed: int, owner_id: str) -> int:
+    """A generated sales pipeline owned by the demo owner, and its win-rate model."""
+    with db.session(tenant_id=tenant_id) as session:
+        crm.generate_pipeline(
+            session=session, closed=CRM_CLOSED, open_count=CRM_OPEN, seed=seed, owner_user_ids=[owner_id]
+        )
+    with db.session(tenant_id=tenant_id) as session:
+        crm.train_win_model(session=session, seed=seed)
+    return CRM_CLOSED + CRM_OPEN
