@@ -3,12 +3,7 @@ drawn by ECharts from the page's data, with no JavaScript error, in Chinese and 
 
 from __future__ import annotations
 
-import os
-import socket
-import threading
-import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -19,33 +14,18 @@ from bcone.core.warehouse import open_warehouse
 from bcone.iam import service as iam
 from bcone.models import metadata
 from tests.analytics.conftest import EVENTS, FIRST_DAY, LAST_DAY, TENANT
+from tests.browser_support import RESULTS, chromium, live_server, require_chromium
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
-RESULTS = Path(__file__).resolve().parents[2] / "test-results"
 PASSWORD = "browser test password"
 RANGE = f"since={FIRST_DAY}&until={LAST_DAY}"
 
-if not Path(CHROMIUM).exists():
-    if os.environ.get("CI"):
-        raise RuntimeError(f"{CHROMIUM} is missing; CI must install Debian's chromium package")
-    pytest.skip(f"browser tests need Debian's Chromium at {CHROMIUM}", allow_module_level=True)
-
-sync_api = pytest.importorskip("playwright.sync_api")
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+require_chromium()
 
 
 @pytest.fixture(scope="module")
 def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    import uvicorn
-
     data = tmp_path_factory.mktemp("analytics-browser")
     settings = Settings(
         environment="test",
@@ -66,35 +46,17 @@ def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         wh.insert_events(
             [e.model_copy(update={"tenant_id": tenant.id}) for e in EVENTS if e.tenant_id == TENANT]
         )
-    port = _free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(settings, db=db), host="127.0.0.1", port=port, log_level="warning", lifespan="on"
-        )
-    )
-    thread = threading.Thread(target=server.run, name="bcone-analytics-server", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the live server did not start")
-        time.sleep(0.05)
     try:
-        yield f"http://127.0.0.1:{port}"
+        with live_server(create_app(settings, db=db), lifespan="on") as url:
+            yield url
     finally:
-        server.should_exit = True
-        thread.join(timeout=15)
         db.dispose()
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
-    with sync_api.sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+    with chromium() as browser:
+        yield browser
 
 
 @pytest.mark.parametrize("locale", ["zh-CN", "en"])

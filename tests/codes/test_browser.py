@@ -6,12 +6,7 @@ own SQLite database. Screenshots go to ``test-results/``.
 
 from __future__ import annotations
 
-import os
-import socket
-import threading
-import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,28 +18,18 @@ from bcone.core.pagination import PageParams
 from bcone.core.settings import Settings
 from bcone.iam import service as iam
 from bcone.models import metadata
+from tests.browser_support import RESULTS, chromium, live_server, require_chromium
 from tests.codes.conftest import add_skus
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]  # fmt: skip
-RESULTS = Path(__file__).resolve().parents[2] / "test-results"
 EMAIL, PASSWORD = "owner@acme.example", "codes browser password"
 
-if not Path(CHROMIUM).exists():
-    if os.environ.get("CI"):
-        raise RuntimeError(f"{CHROMIUM} is missing; CI must install Debian's chromium package")
-    pytest.skip(f"browser tests need Debian's Chromium at {CHROMIUM}", allow_module_level=True)
-
-sync_api = pytest.importorskip("playwright.sync_api")
+require_chromium()
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Database, str]]:
-    import uvicorn
-
     data = tmp_path_factory.mktemp("codes-browser")
     settings = Settings(environment="test", data_dir=data, database_url=f"sqlite:///{data}/bcone.db")
     db = Database(settings.effective_database_url)
@@ -54,31 +39,15 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Data
     with db.session(tenant_id=tenant.id) as s:
         iam.create_user(session=s, email=EMAIL, display_name="王芳", password=PASSWORD, role="owner")
     add_skus(db, tenant)
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = int(sock.getsockname()[1])
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(settings, db=db), host="127.0.0.1", port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the live server did not start")
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}", db, tenant.id
-    server.should_exit = True
-    thread.join(timeout=15)
+    with live_server(create_app(settings, db=db)) as base_url:
+        yield base_url, db, tenant.id
     db.dispose()
 
 
 @pytest.fixture
 def browser() -> Iterator[Any]:
-    with sync_api.sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
+    with chromium() as browser:
+        yield browser
 
 
 def test_generate_a_batch_then_scan_one_of_its_codes_on_a_phone(

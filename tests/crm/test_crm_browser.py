@@ -3,12 +3,7 @@ seeded with a generated pipeline and a trained model. Screenshots go to ``test-r
 
 from __future__ import annotations
 
-import os
-import socket
-import threading
-import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -18,12 +13,10 @@ from bcone.core.settings import Settings
 from bcone.crm import service
 from bcone.iam import service as iam
 from bcone.models import metadata
+from tests.browser_support import RESULTS, chromium, live_server, require_chromium
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
-RESULTS = Path(__file__).resolve().parents[2] / "test-results"
 PASSWORD = "browser test password"
 EMAIL = "owner@acme.example"
 CHART_SERIES = """() => {
@@ -33,24 +26,11 @@ CHART_SERIES = """() => {
   return option && option.series ? option.series.length : 0;
 }"""
 
-if not Path(CHROMIUM).exists():
-    if os.environ.get("CI"):
-        raise RuntimeError(f"{CHROMIUM} is missing; CI must install Debian's chromium package")
-    pytest.skip(f"browser tests need Debian's Chromium at {CHROMIUM}", allow_module_level=True)
-
-sync_api = pytest.importorskip("playwright.sync_api")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+require_chromium()
 
 
 @pytest.fixture(scope="module")
 def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    import uvicorn
-
     data = tmp_path_factory.mktemp("crm-browser")
     settings = Settings(environment="test", data_dir=data, database_url=f"sqlite:///{data}/bcone.db")
     db = Database(settings.effective_database_url)
@@ -62,36 +42,22 @@ def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         service.generate_pipeline(session=s, closed=3000, open_count=120, seed=4, owner_user_ids=[owner.id])
     with db.session(tenant_id=tenant.id) as s:
         assert service.train_win_model(session=s) is not None
-    port = _free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(settings, db=db), host="127.0.0.1", port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the live server did not start")
-        time.sleep(0.05)
     try:
-        yield f"http://127.0.0.1:{port}"
+        with live_server(create_app(settings, db=db)) as url:
+            yield url
     finally:
-        server.should_exit = True
-        thread.join(timeout=15)
         db.dispose()
 
 
 @pytest.fixture
 def page(base_url: str) -> Iterator[object]:
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+    with chromium() as browser:
         context = browser.new_context(viewport={"width": 1366, "height": 900}, locale="zh-CN")
         page = context.new_page()
         page.set_default_timeout(15_000)
         errors: list[str] = []
         page.on("pageerror", lambda exc: errors.append(str(exc)))
         yield page
-        browser.close()
         assert errors == [], f"JavaScript errors on the page: {errors}"
 
 

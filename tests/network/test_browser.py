@@ -6,10 +6,6 @@ own SQLite database. Screenshots go to ``test-results/``.
 
 from __future__ import annotations
 
-import os
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,29 +18,19 @@ from bcone.core.settings import Settings
 from bcone.iam import service as iam
 from bcone.models import metadata
 from bcone.network import service as network
+from tests.browser_support import RESULTS, chromium, live_server, require_chromium
 from tests.network.conftest import NETWORK
 from tests.network.test_imports import ORG_CSV
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]  # fmt: skip
-RESULTS = Path(__file__).resolve().parents[2] / "test-results"
 EMAIL, PASSWORD = "owner@acme.example", "network browser password"
 
-if not Path(CHROMIUM).exists():
-    if os.environ.get("CI"):
-        raise RuntimeError(f"{CHROMIUM} is missing; CI must install Debian's chromium package")
-    pytest.skip(f"browser tests need Debian's Chromium at {CHROMIUM}", allow_module_level=True)
-
-sync_api = pytest.importorskip("playwright.sync_api")
+require_chromium()
 
 
 @pytest.fixture(scope="module")
 def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    import uvicorn
-
     data = tmp_path_factory.mktemp("network-browser")
     settings = Settings(environment="test", data_dir=data, database_url=f"sqlite:///{data}/bcone.db")
     db = Database(settings.effective_database_url)
@@ -54,29 +40,14 @@ def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     with db.session(tenant_id=tenant.id) as s:
         iam.create_user(session=s, email=EMAIL, display_name="王芳", password=PASSWORD, role="owner")
         network.create_organizations_bulk(NETWORK, session=s)
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = int(sock.getsockname()[1])
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(settings, db=db), host="127.0.0.1", port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the live server did not start")
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=15)
+    with live_server(create_app(settings, db=db)) as url:
+        yield url
     db.dispose()
 
 
 @pytest.fixture
 def page(base_url: str) -> Iterator[Any]:
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+    with chromium() as browser:
         context = browser.new_context(viewport={"width": 1366, "height": 900}, locale="zh-CN")
         page = context.new_page()
         page.set_default_timeout(15_000)
@@ -88,7 +59,6 @@ def page(base_url: str) -> Iterator[Any]:
         page.click("button[type=submit]")
         page.wait_for_url(f"{base_url}/")
         yield page
-        browser.close()
         assert errors == [], f"JavaScript errors on the page: {errors}"
 
 

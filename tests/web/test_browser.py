@@ -7,14 +7,9 @@ events flushed to the warehouse. Screenshots go to ``test-results/`` for a perso
 
 from __future__ import annotations
 
-import os
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 
@@ -28,19 +23,10 @@ from bcone.models import metadata
 from bcone.network import service as network
 from bcone.network.schemas import OrganizationIn
 from bcone.web.i18n import translate
+from tests.browser_support import RESULTS, chromium, live_server, require_chromium
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-RESULTS = Path(__file__).resolve().parents[2] / "test-results"
 PASSWORD = "browser test password"
 EVENT_TYPES = ("code.scanned", "order.paid", "store.visited")
 CHART_READY = """() => {
@@ -50,15 +36,7 @@ CHART_READY = """() => {
   return !!(option && option.series && option.series.length > 0);
 }"""
 
-if not Path(CHROMIUM).exists():
-    if os.environ.get("CI"):
-        raise RuntimeError(f"{CHROMIUM} is missing; CI must install Debian's chromium package")
-    pytest.skip(
-        f"browser tests need Debian's Chromium at {CHROMIUM} (apt-get install chromium)",
-        allow_module_level=True,
-    )
-
-sync_api = pytest.importorskip("playwright.sync_api")
+require_chromium()
 
 
 @dataclass(frozen=True)
@@ -66,12 +44,6 @@ class LiveConsole:
     base_url: str
     email: str
     distributor_code: str
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _seed(db: Database, settings: Settings) -> tuple[str, str]:
@@ -105,8 +77,6 @@ def _seed(db: Database, settings: Settings) -> tuple[str, str]:
 
 @pytest.fixture(scope="module")
 def live_console(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveConsole]:
-    import uvicorn
-
     data = tmp_path_factory.mktemp("browser")
     settings = Settings(
         environment="test",
@@ -117,35 +87,17 @@ def live_console(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveConso
     db = Database(settings.effective_database_url)
     metadata.create_all(db.engine)
     email, distributor_code = _seed(db, settings)
-    port = _free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(settings, db=db), host="127.0.0.1", port=port, log_level="warning", lifespan="on"
-        )
-    )
-    thread = threading.Thread(target=server.run, name="bcone-live-server", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the live server did not start")
-        time.sleep(0.05)
     try:
-        yield LiveConsole(f"http://127.0.0.1:{port}", email, distributor_code)
+        with live_server(create_app(settings, db=db), lifespan="on") as url:
+            yield LiveConsole(url, email, distributor_code)
     finally:
-        server.should_exit = True
-        thread.join(timeout=15)
         db.dispose()
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
-    with sync_api.sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+    with chromium() as browser:
+        yield browser
 
 
 @pytest.fixture
