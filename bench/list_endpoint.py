@@ -1,14 +1,14 @@
 """Authenticated list endpoint under concurrent load from a loopback client.
 
 Loads the demo brand (2,068 organisations at scale 1) into a fresh data directory, starts
-``bcone serve`` (uvicorn) as a separate process, and drives
+``bcone serve`` (uvicorn) in its own process(es), and drives
 ``GET /api/v1/network/organizations?page=N&page_size=20`` with an API key over persistent
 connections from this process. Prints requests/s, p50 and p99, then one JSON object.
 
 On PostgreSQL the demo is loaded into a fresh schema (``bench_<pid>``) of the given database,
 so a database that already holds data (or a test run's schemas) is left alone; the schema is
 vacuumed and analysed as autovacuum would soon do, and dropped at the end. ``--workers 2`` runs
-two uvicorn processes, like ``bcone serve --workers 2``.
+two server processes (``bcone serve --workers 2``, one SO_REUSEPORT socket each).
 
     python bench/list_endpoint.py [--seconds 15] [--concurrency 16] [--workers 1] [--database-url URL]
 """
@@ -109,9 +109,8 @@ def _server(data_dir: Path, database_url: str | None, workers: int) -> Iterator[
     )
     if database_url:
         env["BCONE_DATABASE_URL"] = database_url
-    command = [sys.executable, "-m", "uvicorn", "bcone.app:create_app", "--factory"]
-    command += ["--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)]
-    command += ["--log-level", "warning", "--no-access-log"]
+    command = [sys.executable, "-m", "bcone.cli", "serve", "--host", "127.0.0.1", "--port", str(port)]
+    command += ["--workers", str(workers), "--no-access-log"]
     server = subprocess.Popen(command, env=env)
     try:
         _wait_ready(port)
@@ -128,9 +127,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=15.0)
     parser.add_argument("--warmup", type=float, default=3.0)
     parser.add_argument("--concurrency", type=int, default=16)
-    parser.add_argument(
-        "--workers", type=int, default=1, help="uvicorn worker processes (bcone serve --workers)"
-    )
+    parser.add_argument("--workers", type=int, default=1, help="server processes (bcone serve --workers)")
     parser.add_argument("--database-url", default=None, help="default: embedded SQLite in a temp dir")
     parser.add_argument("--path", default=PATH, help="the GET to measure (default: the organisation list)")
     args = parser.parse_args()

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import tempfile
 import threading
@@ -103,15 +104,17 @@ def _sequential(db: Database, tenant: str, pairs: list[tuple[str, str]]) -> dict
     campaign = _campaign(db, tenant, "sequential", len(pairs) * AMOUNT)
     latencies = []
     outcomes: Counter[str] = Counter()
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     for i, (gtin, serial) in enumerate(pairs):
         t0 = time.perf_counter()
         outcomes[_scan(db, gtin, serial, f"o{i % 1000}")] += 1
         latencies.append(time.perf_counter() - t0)
     seconds = time.perf_counter() - start
+    cpu = time.process_time() - cpu
     _end(db, tenant, campaign)
     return {
         "scans": len(pairs),
+        "app_cpu_ms_per_scan": round(cpu * 1000 / len(pairs), 3),
         "outcomes": dict(outcomes),
         "seconds": round(seconds, 3),
         "scans_per_s": round(len(pairs) / seconds, 1),
@@ -123,15 +126,17 @@ def _sequential(db: Database, tenant: str, pairs: list[tuple[str, str]]) -> dict
 def _check_only(db: Database, pairs: list[tuple[str, str]]) -> dict[str, Any]:
     """The baseline: the same scans without the listeners (authenticity check alone)."""
     latencies = []
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     for gtin, serial in pairs:
         t0 = time.perf_counter()
         with db.session(write=True) as s:
             codes.check_code(gtin, serial, Location(), session=s, secret_key=SECRET)
         latencies.append(time.perf_counter() - t0)
     seconds = time.perf_counter() - start
+    cpu = time.process_time() - cpu
     return {
         "scans": len(pairs),
+        "app_cpu_ms_per_scan": round(cpu * 1000 / len(pairs), 3),
         "seconds": round(seconds, 3),
         "scans_per_s": round(len(pairs) / seconds, 1),
         "p50_ms": _pct(latencies, 50),
@@ -222,12 +227,15 @@ def main() -> None:
         "sequential": sequential,
         "contended": contended,
         "check_only": baseline,
+        "load_average_1m": round(os.getloadavg()[0], 2),
     }
     print(
         f"{db.dialect}: sequential {sequential['scans_per_s']} scans/s (p50 {sequential['p50_ms']} ms, "
         f"p99 {sequential['p99_ms']} ms); {contended['threads']} threads {contended['scans_per_s']} scans/s "
         f"(p50 {contended['p50_ms']} ms, p99 {contended['p99_ms']} ms, exact={contended['exact']}); "
-        f"check alone {baseline['scans_per_s']} scans/s (p50 {baseline['p50_ms']} ms)"
+        f"check alone {baseline['scans_per_s']} scans/s (p50 {baseline['p50_ms']} ms); application CPU per "
+        f"scan {sequential['app_cpu_ms_per_scan']} ms (check alone {baseline['app_cpu_ms_per_scan']} ms), "
+        f"load {result['load_average_1m']}"
     )
     print(json.dumps(result))
 

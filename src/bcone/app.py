@@ -33,6 +33,10 @@ from bcone.network import api as network_api
 from bcone.network import web as network_web
 from bcone.promotions import api as promotions_api
 from bcone.promotions import web as promotions_web
+from bcone.store import api as store_api
+from bcone.store import orders_api as store_orders_api
+from bcone.store import orders_web as store_orders_web
+from bcone.store import web as store_web
 from bcone.web import api as web_api
 from bcone.web import pages as web_pages
 from bcone.web.deps import install_console_handlers
@@ -55,6 +59,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     install_error_handlers(app)
     install_console_handlers(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.include_router(codes_web.scan_router)  # the public scan page first: the hottest route
     api_routers = (core_api.router, iam_api.router, network_api.router, catalog_api.router, web_api.router)
     domain_api = (
         ledger_api.router,
@@ -63,6 +68,8 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         analytics_api.router,
         crm_api.router,
         promotions_api.router,
+        store_api.router,
+        store_orders_api.router,
     )
     for router in (*api_routers, *domain_api):
         app.include_router(router, prefix="/api/v1")
@@ -74,6 +81,8 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         analytics_web.router,
         crm_web.router,
         promotions_web.router,
+        store_web.router,
+        store_orders_web.router,
     )
     for router in (*pages, *domain_pages):
         app.include_router(router)

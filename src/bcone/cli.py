@@ -21,6 +21,8 @@ from bcone.ledger.cli import app as ledger_app
 from bcone.migrate import upgrade_to_head
 from bcone.network.cli import app as network_app
 from bcone.promotions.cli import app as promotions_app
+from bcone.store import order_jobs as _store_order_jobs  # noqa: F401  (registers the order expiry job)
+from bcone.store.cli import app as store_app
 
 app = typer.Typer(
     name="bcone",
@@ -39,6 +41,9 @@ app.add_typer(ledger_app, name="ledger", help="Ledger accounts, balances and pay
 app.add_typer(cdp_app, name="cdp", help="Customer data: event import, identities, profiles, segments.")
 app.add_typer(analytics_app, name="analytics", help="Analytics: RFM, lifetime value, retention, funnels.")
 app.add_typer(crm_app, name="crm", help="Sales CRM: accounts, opportunities, scorecards, win model.")
+app.add_typer(
+    store_app, name="store", help="Cloud stores: storefronts, share links, commissions, orders, stock."
+)
 app.add_typer(events_app, name="events", help="The event outbox and its flush to the warehouse.")
 app.add_typer(warehouse_app, name="warehouse", help="Query the analytics warehouse.")
 app.command(help="Run a background job worker (several may run at once on PostgreSQL).")(worker)
@@ -65,21 +70,24 @@ def serve(
         str | None, typer.Option(help="Interface to bind (default BCONE_HOST, 127.0.0.1).")
     ] = None,
     port: Annotated[int | None, typer.Option(help="Port (default BCONE_PORT, 8000).")] = None,
-    workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
+    workers: Annotated[
+        int,
+        typer.Option(min=1, help="Worker processes; each has its own socket (SO_REUSEPORT) on the port."),
+    ] = 1,
     reload: Annotated[bool, typer.Option(help="Reload on code changes (development).")] = False,
+    access_log: Annotated[bool, typer.Option(help="Log every request.")] = True,
 ) -> None:
     """Serve the console and the API (``/docs`` lists every endpoint)."""
-    import uvicorn
+    from bcone.core.serving import serve as serve_app
 
     settings = get_settings()
-    uvicorn.run(
+    serve_app(
         "bcone.app:create_app",
-        factory=True,
         host=host or settings.host,
         port=port or settings.port,
         workers=workers,
         reload=reload,
-        log_level="info",
+        access_log=access_log,
     )
 
 

@@ -14,5 +14,7 @@ from bcone.iam import models as _iam  # noqa: F401
 from bcone.ledger import models as _ledger  # noqa: F401
 from bcone.network import models as _network  # noqa: F401
 from bcone.promotions import models as _promotions  # noqa: F401
+from bcone.store import models as _store  # noqa: F401
+from bcone.store import order_models as _store_orders  # noqa: F401
 
 metadata = Base.metadata

@@ -82,7 +82,9 @@ def test_reports_over_http_are_the_service_answers(
     )
     assert repeated.json() == got.json()
     aarrr = api.get("/api/v1/analytics/funnel/aarrr", params=RANGE).json()
-    assert aarrr["stages"] == ["acquisition", "activation", "retention"]
+    assert aarrr["stages"] == ["acquisition", "activation", "retention", "revenue", "referral"]
+    rarra = api.get("/api/v1/analytics/funnel/rarra", params=RANGE).json()
+    assert rarra["stages"] == ["retention", "activation", "referral", "revenue", "acquisition"]
     clv = api.get("/api/v1/analytics/clv", params={"until": RANGE["until"], "limit": 5})
     assert clv.status_code == 200, clv.text
     assert len(clv.json()["top"]) == 5
@@ -314,7 +316,7 @@ def test_pages_without_events_say_so_and_the_script_is_served(
             page = c.get(path)
             assert page.status_code == 200, (path, page.text)
             assert 'id="analytics-empty"' in page.text
-        assert c.get("/analytics", follow_redirects=False).headers["location"] == "/analytics/rfm"
+        assert c.get("/analytics", follow_redirects=False).headers["location"] == "/analytics/dashboard"
         script = c.get("/analytics/assets/analytics.js")
         assert script.status_code == 200
         assert "echarts.init" in script.text

@@ -200,7 +200,7 @@ def reference_funnel(steps: list[str], window: timedelta, since: date, until: da
             by_profile[e.profile_id].append(e)
     counts: dict[str, list[int]] = defaultdict(lambda: [0] * len(steps))
     for events in by_profile.values():
-        entry = next((e for e in events if e.type == steps[0] and in_range(e, since, until)), None)
+        entry = next((e for e in events if e.type in steps[0].split("|") and in_range(e, since, until)), None)
         if entry is None:
             continue
         dim = ""
@@ -213,7 +213,9 @@ def reference_funnel(steps: list[str], window: timedelta, since: date, until: da
         counts[dim][0] += 1
         t = entry.ts
         for k, kind in enumerate(steps[1:], start=1):
-            nxt = next((e for e in events if e.type == kind and t < e.ts <= entry.ts + window), None)
+            nxt = next(
+                (e for e in events if e.type in kind.split("|") and t < e.ts <= entry.ts + window), None
+            )
             if nxt is None:
                 break
             counts[dim][k] += 1
@@ -270,12 +272,38 @@ def test_a_shorter_window_converts_fewer(duck: Warehouse) -> None:
     assert wide.total.steps[1].users > narrow.total.steps[1].users
 
 
-def test_aarrr_template_is_a_funnel_of_bcone_events(duck: Warehouse) -> None:
-    report = service.aarrr(duck, TENANT, since=FIRST_DAY, until=LAST_DAY)
-    assert report.stages == ["acquisition", "activation", "retention"]
-    assert report.steps == ["code.scanned", "order.paid", "order.paid"]
+@pytest.mark.parametrize("template", ["aarrr", "rarra"])
+def test_aarrr_and_rarra_templates_are_funnels_of_bcone_events(
+    duck: Warehouse, chdb_wh: Warehouse, template: str
+) -> None:
+    report = service.aarrr(duck, TENANT, since=FIRST_DAY, until=LAST_DAY, template=template)
+    assert report == service.aarrr(chdb_wh, TENANT, since=FIRST_DAY, until=LAST_DAY, template=template)
+    stages = {
+        "aarrr": ["acquisition", "activation", "retention", "revenue", "referral"],
+        "rarra": ["retention", "activation", "referral", "revenue", "acquisition"],
+    }[template]
+    assert report.stages == stages
     users = [s.users for s in report.total.steps]
-    assert users[0] >= users[1] >= users[2] > 0
+    assert users == sorted(users, reverse=True)
+    assert users[1] > 0
+    ref = reference_funnel(report.steps, timedelta(days=30), FIRST_DAY, LAST_DAY, None)
+    assert users == [sum(c[k] for c in ref.values()) for k in range(len(report.steps))]
+
+
+def test_a_step_may_be_any_of_several_types(duck: Warehouse, chdb_wh: Warehouse) -> None:
+    steps = ["code.scanned|order.paid", "order.paid"]
+    a = service.funnel(duck, TENANT, steps=steps, window_seconds=86400 * 5, since=FIRST_DAY, until=LAST_DAY)
+    assert a == service.funnel(
+        chdb_wh, TENANT, steps=steps, window_seconds=86400 * 5, since=FIRST_DAY, until=LAST_DAY
+    )
+    ref = reference_funnel(steps, timedelta(days=5), FIRST_DAY, LAST_DAY, None)
+    assert [s.users for s in a.total.steps] == [sum(c[k] for c in ref.values()) for k in range(2)]
+    with pytest.raises(UnknownEventType) as caught:
+        service.funnel(duck, TENANT, steps=["code.scanned|nope.no", "order.paid"], window_seconds=60)
+    assert caught.value.field == "steps[0]"
+    with pytest.raises(InvalidParameter) as template:
+        service.aarrr(duck, TENANT, template="pirate")
+    assert template.value.field == "template"
 
 
 # --- Bad input ----------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 
 from bcone.cdp._identity import CdpConfig, RebuildResult, unlink
-from bcone.cdp.models import Link, MergeAudit, Profile
+from bcone.cdp.models import Identifier, Link, MergeAudit, Profile
 from bcone.cdp.service import unlink_link
 from bcone.core.db import Database
 from bcone.iam import service as iam
@@ -213,3 +213,47 @@ def test_two_events_joining_the_same_two_profiles_at_once_end_with_one(
     with db.session(tenant_id=tenant.id, write=False) as s:
         assert len(list(s.scalars(select(Profile).where(Profile.status == "merged")))) == 3
     assert full_rebuild_changes(db, tenant.id) == (0, 0, 0, 0)
+
+
+def test_a_rebuild_from_bare_rows_writes_the_profiles_and_quarantine_of_the_incremental_path(
+    db: Database, tenant: TenantOut, other_tenant: TenantOut
+) -> None:
+    """The rebuild's bulk writes (new profiles, moved identifiers, quarantine flags; COPY and one
+    UPDATE … FROM on PostgreSQL): identifiers and links copied without any profile come out as
+    the incremental path left them."""
+    config = CdpConfig(quarantine_threshold=2)
+    sets = [
+        [(OPENID, "o-1"), ("phone", "13800000001")],
+        [(OPENID, "o-2"), ("phone", "13800000001")],
+        [(OPENID, "o-3"), ("phone", "13800000001")],  # the phone is now shared by three openids
+        [("jd_pin", "pin-1"), (UNION, "u-1")],
+        [(UNION, "u-1"), ("tmall_ouid", "t-1")],
+        [("device", "d-1"), (OPENID, "o-4")],
+        [("email", "x@example.com")],
+    ]
+    for ids in sets:
+        resolve(db, tenant.id, ids, config=config)
+    with db.session(tenant_id=tenant.id, write=False) as s:
+        idents = list(s.scalars(select(Identifier).order_by(Identifier.id)))
+        links = list(s.scalars(select(Link).order_by(Link.seq)))
+        rows = [(i.id, i.namespace, i.key, i.display) for i in idents]
+        pairs = [(link.a_id, link.b_id, link.status) for link in links]
+    with db.session(tenant_id=other_tenant.id) as s:
+        new_id: dict[int, int] = {}
+        for old, namespace, key, display in rows:
+            copy = Identifier(tenant_id=other_tenant.id, namespace=namespace, key=key, display=display)
+            s.add(copy)
+            s.flush()
+            new_id[old] = copy.id
+        for a, b, status in pairs:
+            s.add(Link(tenant_id=other_tenant.id, a_id=new_id[a], b_id=new_id[b], status=status))
+    result = full_rebuild(db, other_tenant.id, config)
+    assert isinstance(result, RebuildResult)
+    assert result.new_profiles == len(groups(db, tenant.id)) == len(groups(db, other_tenant.id))
+    assert groups(db, other_tenant.id) == groups(db, tenant.id)
+    assert quarantined(db, other_tenant.id) == quarantined(db, tenant.id) == {("phone", "138****0001")}
+    assert full_rebuild_changes(db, other_tenant.id, config) == (0, 0, 0, 0)
+    with db.session(tenant_id=other_tenant.id, write=False) as s:
+        profiles = list(s.scalars(select(Profile)))
+    assert {p.status for p in profiles} == {"active"}
+    assert all(len(p.id) == 36 and p.id[14] == "7" for p in profiles)  # UUIDv7 like new_id()

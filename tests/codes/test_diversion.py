@@ -117,3 +117,54 @@ def test_diversion_api(
     resp = owner_client.put("/api/v1/codes/diversion/rules", json={"tolerance_km": -1})
     assert resp.status_code == 422
     assert owner_client.get("/api/v1/codes/diversion/groups").json()[0]["alerts"] == 1
+
+
+def test_alerts_are_deduplicated_per_distributor_sku_and_division(
+    db: Database,
+    tenant: TenantOut,
+    secret: str,
+    make_batch: MakeBatch,
+    tenant_session: TenantSession,
+    owner_client: TestClient,
+) -> None:
+    gd, _, _ = make_orgs(db, tenant)
+    batch = make_batch(count=6)
+    codes = serials_of(db, tenant, secret, batch, 6)
+    with tenant_session() as s:
+        service.commission(codes, session=s, secret_key=secret)
+        service.ship(codes, gd, session=s, secret_key=secret)
+    for serial in codes[:3]:  # three Guangdong units scanned in one Shanghai district
+        scan(db, serial, secret, Location(region="310104"))
+    scan(db, codes[3], secret, Location(region="110101"))  # another division: its own alert
+    alerts = owner_client.get("/api/v1/codes/diversion/alerts").json()
+    assert sorted((a["region"], a["occurrences"]) for a in alerts) == [("110101", 1), ("310104", 3)]
+    assert len(diverted(db)) == 4  # every scan is still an event
+    groups = owner_client.get("/api/v1/codes/diversion/groups").json()
+    assert sum(g["alerts"] for g in groups) == 4
+    shanghai = next(a for a in alerts if a["region"] == "310104")
+    closed = owner_client.post(f"/api/v1/codes/diversion/alerts/{shanghai['id']}/close")
+    assert closed.status_code == 200
+    assert closed.json()["status"] == "closed"
+    assert owner_client.post("/api/v1/codes/diversion/alerts/nope/close").status_code == 404
+    scan(db, codes[4], secret, Location(region="310104"))  # after closing: a new open alert
+    again = owner_client.get("/api/v1/codes/diversion/alerts", params={"status": "open"}).json()
+    assert sorted((a["region"], a["occurrences"]) for a in again) == [("110101", 1), ("310104", 1)]
+
+
+def test_scan_events_name_the_organisation_the_unit_was_shipped_to(
+    db: Database, tenant: TenantOut, secret: str, make_batch: MakeBatch, tenant_session: TenantSession
+) -> None:
+    _, store, _ = make_orgs(db, tenant)
+    batch = make_batch(count=3)
+    codes = serials_of(db, tenant, secret, batch, 3)
+    with tenant_session() as s:
+        service.commission(codes, session=s, secret_key=secret)
+        service.ship(codes[:1], store, session=s, secret_key=secret)
+    scan(db, codes[0], secret, Location(region="310104"))
+    scan(db, codes[1], secret, Location())  # commissioned, never shipped, no place given
+    with db.engine.connect() as conn:
+        rows = conn.execute(
+            select(outbox.c.org_id, outbox.c.properties).where(outbox.c.type == "code.scanned")
+        ).all()
+    holders = {json.loads(props)["serial"]: org for org, props in rows}
+    assert holders == {codes[0]: store, codes[1]: None}

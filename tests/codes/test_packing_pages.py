@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fastapi.testclient import TestClient
+from httpx import Response
 
 from bcone.codes import service
 from bcone.codes.schemas import Location
@@ -57,3 +58,48 @@ def test_packing_and_diversion_pages(
     english = client.get("/codes/diversion", headers={"Accept-Language": "en"})
     assert "Outside the distributor" in english.text
     assert client.get("/codes/assets/diversion.js").status_code == 200
+
+
+def test_packing_forms_commission_pack_unpack_and_receive(
+    client: TestClient,
+    make_user: MakeUser,
+    console_login: ConsoleLogin,
+    line: Line,
+    tenant_session: TenantSession,
+    secret: str,
+) -> None:
+    token = console_login(client, make_user(role="owner").email)
+    page = client.get("/codes/packing")
+    for form in ("commission-form", "aggregate-form", "disaggregate-form", "receive-form", "ship-form"):
+        assert f'id="{form}"' in page.text
+
+    def post(action: str, **data: str) -> Response:
+        answer: Response = client.post(
+            f"/codes/packing/op/{action}", data={"csrf_token": token, **data}, follow_redirects=False
+        )
+        return answer
+
+    units = "\n".join(line.units[:2])
+    done = post("commission", serials=f"{units}\n{line.cases[0]}")
+    assert done.status_code == 303
+    again = post("commission", serials=line.units[0])
+    assert again.status_code == 409
+    assert 'id="commission-error"' in again.text
+    assert 'data-field="serials[0]"' in again.text
+    bad = post("aggregate", parent=line.cases[0], serials=f"{line.units[0]},NOT-A-CODE")
+    assert bad.status_code == 422
+    assert 'id="aggregate-error"' in bad.text
+    assert post("aggregate", parent=line.cases[0], serials=units).status_code == 303
+    with tenant_session() as s:
+        assert service.whereabouts(line.units[0], session=s, secret_key=secret).containers == [line.cases[0]]
+    assert post("disaggregate", parent=line.cases[0]).status_code == 303
+    with tenant_session() as s:
+        assert service.whereabouts(line.units[0], session=s, secret_key=secret).containers == []
+    client.post(
+        "/codes/packing/ship",
+        data={"serials": line.units[0], "destination_org_id": line.distributor, "csrf_token": token},
+    )
+    received = post("receive", serials=line.units[0], org_id=line.distributor)
+    assert received.status_code == 303
+    with tenant_session() as s:
+        assert service.whereabouts(line.units[0], session=s, secret_key=secret).status == "received"

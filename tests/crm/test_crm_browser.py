@@ -92,3 +92,15 @@ def test_pipeline_search_opportunity_and_model_pages(base_url: str, page: object
     p.wait_for_selector("#reliability-chart[data-rendered=true]")  # type: ignore[attr-defined]
     p.wait_for_timeout(300)  # type: ignore[attr-defined]
     p.screenshot(path=str(RESULTS / "crm-model-zh-CN.png"), full_page=True)  # type: ignore[attr-defined]
+
+    # The scorecard: the current version, its history, and the form of a new version; an empty
+    # name comes back next to its field and nothing is saved.
+    p.goto(f"{base_url}/crm/scorecard")  # type: ignore[attr-defined]
+    assert p.locator("#scorecard-items tbody tr").count() == 12  # type: ignore[attr-defined]
+    p.fill("[name='items.0.label_zh']", "")  # type: ignore[attr-defined]
+    p.click("#scorecard-save")  # type: ignore[attr-defined]
+    p.wait_for_selector("[id='f-items.0.label_zh-error']")  # type: ignore[attr-defined]
+    assert p.locator("#scorecard-history tbody tr").count() == 1  # type: ignore[attr-defined]
+    p.screenshot(path=str(RESULTS / "crm-scorecard-zh-CN.png"), full_page=True)  # type: ignore[attr-defined]
+    p.evaluate("document.getElementById('scorecard-edit').scrollIntoView()")  # type: ignore[attr-defined]
+    p.screenshot(path=str(RESULTS / "crm-scorecard-error-zh-CN.png"))  # type: ignore[attr-defined]

@@ -43,3 +43,19 @@ def test_generate_train_and_show_the_model(cli_db: Database, tenant: TenantOut) 
         assert service.closed_count(s) == 400
     result = runner.invoke(app, ["model", "--tenant", "nobody"])
     assert result.exit_code == 2
+
+
+def test_tier_command_assigns_tiers_and_growth_tasks(cli_db: Database, tenant: TenantOut) -> None:
+    from bcone.crm.schemas import AccountIn
+
+    with cli_db.session(tenant_id=tenant.id) as s:
+        service.create_account(AccountIn(name="战略大客户", potential=100, strategic_fit=100), session=s)
+        service.create_account(AccountIn(name="普通客户", potential=10, strategic_fit=10), session=s)
+    result = runner.invoke(app, ["tier", "--tenant", "acme"])
+    assert result.exit_code == 0, result.output
+    assert "2 accounts, 2 changed" in result.output
+    # the default model: value 0 x .5 + 100 x .3 + 100 x .2 = 0.5 -> B (its task: the annual plan)
+    assert "(A 0, B 1, C 1); 1 growth tasks created" in result.output
+    again = runner.invoke(app, ["tier", "--tenant", "acme"])
+    assert "0 changed" in again.output
+    assert "0 growth tasks created" in again.output

@@ -211,3 +211,29 @@ def test_password_change_ends_sessions(db: Database, tenant: TenantOut, make_use
     with db.session() as s:
         row = s.get_one(ConsoleSession, started.session_id)
     assert row.revoked_at is not None
+
+
+def test_repeated_failures_from_one_address_throttle_every_email(
+    db: Database, make_user: MakeUser, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert service.LOGIN_FAILURE_LIMIT_PER_CLIENT > service.LOGIN_FAILURE_LIMIT
+    monkeypatch.setattr(service, "LOGIN_FAILURE_LIMIT_PER_CLIENT", 4)  # fewer slow password checks
+    user = make_user("marketer")
+    for i in range(4):
+        s = db.sessionmaker()
+        with pytest.raises(InvalidCredentials):  # a different email each time: password spraying
+            service.authenticate_password(
+                session=s, email=f"guess{i}@example.com", password="Spring2026!", client="203.0.113.7"
+            )
+        s.commit()
+        s.close()
+    with db.session() as s, pytest.raises(LoginThrottled) as err:
+        service.authenticate_password(
+            session=s, email=user.email, password=DEFAULT_PASSWORD, client="203.0.113.7"
+        )
+    assert (err.value.status, err.value.field) == (429, "client")
+    with db.session() as s:  # another address, and the user's own email, are not held back
+        found = service.authenticate_password(
+            session=s, email=user.email, password=DEFAULT_PASSWORD, client="198.51.100.2"
+        )
+    assert found.id == user.id

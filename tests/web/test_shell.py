@@ -128,6 +128,10 @@ def test_partners_do_not_see_the_settings_link(
     html = client.get("/", headers=HTML).text
     assert 'href="/network"' in html
     assert 'href="/settings/users"' not in html
+    # Only the pages that serve partners: no brand-wide analytics, CRM or ledger links to a 403.
+    assert 'href="/store/portal"' in html
+    for brand_page in ("/analytics/dashboard", "/crm", "/ledger", "/codes", "/cdp/profiles"):
+        assert f'href="{brand_page}"' not in html
 
 
 def test_the_active_entry_follows_the_longest_matching_path() -> None:

@@ -31,6 +31,15 @@ def property_text(dialect: Dialect, name: str) -> str:
     return f"coalesce(json_extract_string(properties, '$.{name}'), '')"
 
 
+def property_int(dialect: Dialect, name: str) -> str:
+    """A whole-number property of ``properties`` (a JSON number), -1 when absent or not a number."""
+    if not name.isidentifier():
+        raise ValueError(name)
+    if dialect == "clickhouse":
+        return f"coalesce(toInt64OrNull(JSONExtractRaw(properties, '{name}')), -1)"
+    return f"coalesce(TRY_CAST(json_extract_string(properties, '$.{name}') AS BIGINT), -1)"
+
+
 # --- CLV summaries ------------------------------------------------------------------------------
 
 # One row per consumer: purchase days (local), the first and last, and the value of the purchases
@@ -80,13 +89,25 @@ _SEGMENT_CASE = (
     + f" ELSE '{SEGMENT_RULES[-1][0]}' END"
 )
 
-RFM_BASE = f"""
-WITH customers AS (
+RFM_CUSTOMERS = """customers AS (
     SELECT profile_id, max(ts) AS last_ts, count(*) AS orders, coalesce(sum(amount), 0) AS spent
     FROM tenant_events
     WHERE type = $order_type AND profile_id IS NOT NULL AND ts >= $since AND ts < $until
     GROUP BY profile_id
-),
+)"""
+
+# The same consumers from the daily summary (bcone.analytics._summaries): whole local days, so
+# the range's days select exactly the range's events.
+RFM_CUSTOMERS_SUMMARY = """customers AS (
+    SELECT profile_id, max(last_at) AS last_ts, CAST(sum(n_events) AS BIGINT) AS orders,
+           CAST(sum(amount_sum) AS BIGINT) AS spent
+    FROM tenant_summary_analytics_daily_v1
+    WHERE type = $order_type AND profile_id IS NOT NULL AND day >= $since_day AND day <= $until_day
+    GROUP BY profile_id
+)"""
+
+RFM_BASE = f"""
+WITH {RFM_CUSTOMERS},
 scored AS (
     SELECT profile_id, last_ts, orders, spent,
            date_diff('day', last_ts, $until) AS recency_days,
@@ -124,6 +145,12 @@ ORDER BY spent_fen DESC, profile_id
 LIMIT $limit
 """
 )
+
+
+def rfm_sql(statement: str, *, summary: bool) -> str:
+    """:data:`RFM_SUMMARY` or :data:`RFM_TOP`, reading the daily summary when ``summary``."""
+    return statement.replace(RFM_CUSTOMERS, RFM_CUSTOMERS_SUMMARY, 1) if summary else statement
+
 
 # --- Retention ----------------------------------------------------------------------------------
 
@@ -164,6 +191,45 @@ FROM joined GROUP BY cohort, active
 """
 
 
+def retention_summary_sql(unit: str) -> str:
+    """:func:`retention_sql` over the summaries: first events from the per-consumer firsts,
+    activity from the daily rollup (whole local days, so the same periods)."""
+    cohort = local_period(unit, "first_seen")
+    period = f"CAST(date_trunc('{unit}', day) AS DATE)"
+    return f"""
+WITH firsts AS (
+    SELECT profile_id, {cohort} AS cohort
+    FROM tenant_summary_analytics_firsts_v1
+    WHERE type = $cohort_type AND first_seen >= $since AND first_seen < $until
+),
+acts AS (
+    SELECT profile_id, {period} AS active
+    FROM tenant_summary_analytics_daily_v1
+    WHERE type = $return_type AND profile_id IS NOT NULL AND day >= $since_day AND day <= $until_day
+    GROUP BY profile_id, active
+),
+joined AS (
+    SELECT a.profile_id AS profile_id, f.cohort AS cohort, a.active AS active,
+           max(a.active) OVER (PARTITION BY a.profile_id) AS last_active
+    FROM acts AS a JOIN firsts AS f ON a.profile_id = f.profile_id
+    WHERE a.active >= f.cohort
+)
+SELECT cohort, active, count(*) AS users,
+       sum(CASE WHEN active = last_active THEN 1 ELSE 0 END) AS ending
+FROM joined GROUP BY cohort, active
+"""
+
+
+def cohort_sizes_summary_sql(unit: str) -> str:
+    cohort = local_period(unit, "first_seen")
+    return f"""
+SELECT {cohort} AS cohort, count(*) AS users
+FROM tenant_summary_analytics_firsts_v1
+WHERE type = $cohort_type AND first_seen >= $since AND first_seen < $until
+GROUP BY cohort
+"""
+
+
 def cohort_sizes_sql(unit: str) -> str:
     cohort = local_period(unit, "min(ts)")
     return f"""
@@ -181,7 +247,7 @@ SELECT cohort, count(*) AS users FROM firsts GROUP BY cohort
 # --- Funnels ------------------------------------------------------------------------------------
 
 
-def funnel_sql(steps: int, window_seconds: int, dimension: str | None) -> str:
+def funnel_sql(steps: int | list[int], window_seconds: int, dimension: str | None) -> str:
     """Consumers per step (and per value of ``dimension``) of an ordered funnel.
 
     Step 1 is each consumer's first ``$step0`` event in the range; step k+1 is their first
@@ -189,32 +255,42 @@ def funnel_sql(steps: int, window_seconds: int, dimension: str | None) -> str:
     step 1 (later steps may fall after the range's end, inside the window). Taking the earliest
     match at each step finds a conversion whenever one exists. The breakdown value is the
     step-1 event's ``dimension`` ('' when it has none).
+
+    ``steps`` is the number of steps, each one event type (``$stepk``), or a list with the number
+    of alternative types of each step (``$stepk_j``: any of them counts).
     """
-    if steps < 2:
+    counts = [1] * steps if isinstance(steps, int) else list(steps)
+    if len(counts) < 2:
         raise ValueError("a funnel has at least two steps")
+
+    def kinds(k: int) -> str:
+        if isinstance(steps, int):
+            return f"type = $step{k}"
+        return "type IN (" + ", ".join(f"$step{k}_{j}" for j in range(counts[k])) + ")"
+
     window = int(window_seconds)
     dim = f"coalesce({dimension}, '')" if dimension else "''"
     ctes = [
         f"""s0 AS (
     SELECT profile_id, min(ts) AS t0, argMin({dim}, ts) AS dim, min(ts) AS tk
     FROM tenant_events
-    WHERE type = $step0 AND profile_id IS NOT NULL AND ts >= $since AND ts < $until
+    WHERE {kinds(0)} AND profile_id IS NOT NULL AND ts >= $since AND ts < $until
     GROUP BY profile_id
 )"""
     ]
-    for k in range(1, steps):
+    for k in range(1, len(counts)):
         ctes.append(
             f"""s{k} AS (
     SELECT p.profile_id AS profile_id, p.t0 AS t0, p.dim AS dim, min(e.ts) AS tk
     FROM (SELECT profile_id, ts FROM tenant_events
-          WHERE type = $step{k} AND profile_id IS NOT NULL AND ts >= $since) AS e
+          WHERE {kinds(k)} AND profile_id IS NOT NULL AND ts >= $since) AS e
     JOIN s{k - 1} AS p ON e.profile_id = p.profile_id
     WHERE e.ts > p.tk AND e.ts <= p.t0 + INTERVAL {window} SECOND
     GROUP BY p.profile_id, p.t0, p.dim
 )"""
         )
     selects = " UNION ALL ".join(
-        f"SELECT {k} AS step, dim, count(*) AS users FROM s{k} GROUP BY dim" for k in range(steps)
+        f"SELECT {k} AS step, dim, count(*) AS users FROM s{k} GROUP BY dim" for k in range(len(counts))
     )
     return "WITH " + ",\n".join(ctes) + f"\nSELECT step, dim, users FROM ({selects}) AS counted"
 

@@ -10,6 +10,7 @@ import typer
 from pydantic import BaseModel
 from rich.console import Console
 
+from bcone.analytics import jobs as _jobs  # noqa: F401  (registers the summary refresh job)
 from bcone.core.errors import BconeError
 from bcone.core.warehouse import Warehouse
 
@@ -139,3 +140,30 @@ def clv_command(
             limit=limit,
         )
     )
+
+
+@app.command("refresh")
+def refresh_command(
+    tenant: Annotated[str | None, typer.Option("--tenant", help="one tenant (default: every tenant)")] = None,
+    force: Annotated[bool, typer.Option(help="rebuild summaries that are still fresh too")] = False,
+) -> None:
+    """Rebuild the summary tables the reports read (daily rollup, per-consumer firsts)."""
+    from bcone.analytics import service
+    from bcone.core.settings import get_settings
+    from bcone.core.warehouse import open_warehouse
+
+    try:
+        with open_warehouse(get_settings()) as wh:
+            results = service.refresh_summaries(wh, tenant, force=force)
+    except BconeError as exc:
+        field = f" ({exc.field})" if exc.field else ""
+        err.print(f"[red]{exc.code}{field}: {exc.detail}[/red]")
+        raise typer.Exit(1) from None
+    if not results:
+        typer.echo("no events in the warehouse: nothing to summarise")
+    for r in results:
+        if r.skipped:
+            typer.echo(f"{r.tenant_id}: fresh, skipped")
+        else:
+            rows = ", ".join(f"{name} {count:,}" for name, count in r.rows.items())
+            typer.echo(f"{r.tenant_id}: {r.events:,} events summarised in {r.seconds:.1f} s ({rows})")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bcone.core.errors import Forbidden, ValidationFailed
+from bcone.core.errors import BconeError, Forbidden, ValidationFailed
 
 
 class InvalidRange(ValidationFailed):
@@ -43,3 +43,20 @@ class NotEnoughData(ValidationFailed):
 class BrandUserRequired(Forbidden):
     code = "analytics_brand_user_required"
     title = "Analytics is for the brand's own users"
+
+
+class InvalidScore(ValidationFailed):
+    code = "analytics_invalid_score"
+    title = "An NPS score is a whole number from 0 to 10"
+
+
+class SurveyNotFound(BconeError):
+    code = "analytics_survey_not_found"
+    status = 404
+    title = "No such survey"
+
+
+class SurveyClosed(BconeError):
+    code = "analytics_survey_closed"
+    status = 409
+    title = "The survey no longer takes answers"

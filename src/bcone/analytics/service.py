@@ -16,8 +16,9 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import numpy as np
+from sqlalchemy.orm import Session
 
-from bcone.analytics import _clv, _sql
+from bcone.analytics import _attribution, _clv, _dashboard, _nps, _sql, _summaries
 from bcone.analytics.errors import (
     InvalidFunnel,
     InvalidParameter,
@@ -28,12 +29,17 @@ from bcone.analytics.errors import (
     UnknownEventType,
 )
 from bcone.analytics.schemas import (
+    AttributionReport,
     Breakdown,
     ClvCustomer,
     ClvReport,
+    DashboardReport,
     FunnelGroup,
     FunnelReport,
     FunnelStep,
+    NpsReport,
+    ResponseIn,
+    ResponseOut,
     RetentionCohort,
     RetentionPeriod,
     RetentionReport,
@@ -41,8 +47,13 @@ from bcone.analytics.schemas import (
     RfmReport,
     RfmSegmentRow,
     Segment,
+    SurveyIn,
+    SurveyOut,
 )
+from bcone.core import geo
+from bcone.core.pagination import MAX_PAGE_SIZE, PageParams
 from bcone.core.warehouse import EVENTS_TABLE, Warehouse, WarehouseQueryFailed
+from bcone.network import service as network
 from bcone.web.templating import DISPLAY_TIMEZONE
 
 ORDER_EVENT = "order.paid"
@@ -67,6 +78,9 @@ KNOWN_EVENT_TYPES: frozenset[str] = frozenset(
         "reward.issued",
         "coupon.redeemed",
         "referral.converted",
+        "profile.identified",
+        "share.clicked",
+        "nps.responded",
     }
 )
 EVENT_TYPE_PATTERN = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$")
@@ -74,13 +88,27 @@ SEGMENTS: tuple[Segment, ...] = ("champions", "loyal", "potential", "new", "at_r
 BREAKDOWNS: tuple[Breakdown, ...] = ("channel", "region", "store")
 RETENTION_PERIODS: tuple[RetentionPeriod, ...] = ("week", "month")
 
-# AARRR ("pirate metrics") mapped to bcone events, as a ready-made funnel. Revenue is measured by
-# the CLV and RFM reports (money of order.paid); Referral has no bcone event yet.
+# AARRR ("pirate metrics") and RARRA (the same stages, retention first) mapped to bcone's
+# events as ready-made funnels. A step "a|b" is reached by either type.
 AARRR_STAGES: tuple[tuple[str, str], ...] = (
-    ("acquisition", "code.scanned"),  # reached through a product code scan
-    ("activation", "order.paid"),  # first paid order after the scan
-    ("retention", "order.paid"),  # a repeat order inside the window
+    (
+        "acquisition",
+        "profile.identified|share.clicked|code.scanned",
+    ),  # first seen: identified, via a link or a scan
+    ("activation", "code.scanned|order.paid"),  # a first scan or order after that
+    ("retention", "code.scanned|order.paid"),  # came back: another scan or order
+    ("revenue", "order.paid"),  # paid (again)
+    ("referral", "share.clicked|referral.converted"),  # then came through, or brought, a referral
 )
+RARRA_STAGES: tuple[tuple[str, str], ...] = (
+    ("retention", "code.scanned|order.paid"),  # an existing consumer comes back
+    ("activation", "order.paid"),  # and buys
+    ("referral", "share.clicked|referral.converted"),  # shares or refers
+    ("revenue", "order.paid"),  # buys again
+    ("acquisition", "referral.converted|profile.identified"),  # and new consumers follow
+)
+TEMPLATES: dict[str, tuple[tuple[str, str], ...]] = {"aarrr": AARRR_STAGES, "rarra": RARRA_STAGES}
+MAX_ALTERNATIVES = 4
 AARRR_WINDOW_SECONDS = 30 * 24 * 3600
 
 
@@ -139,6 +167,20 @@ def _rows(warehouse: Warehouse, sql: str, params: dict[str, Any], tenant_id: str
         return []
 
 
+def summaries_fresh(warehouse: Warehouse, tenant_id: str) -> bool:
+    """Whether the tenant's summary tables match its events now (then reports read them)."""
+    return _summaries.is_fresh(warehouse, tenant_id)
+
+
+def refresh_summaries(
+    warehouse: Warehouse, tenant_id: str | None = None, *, force: bool = False
+) -> list[_summaries.RefreshResult]:
+    """Rebuild the summary tables of one tenant, or of every tenant with events; with
+    ``force=False`` a tenant whose summaries are still fresh is skipped."""
+    tenant_ids = [tenant_id] if tenant_id else _summaries.tenants(warehouse)
+    return [_summaries.refresh(warehouse, t, force=force) for t in tenant_ids]
+
+
 def event_types(warehouse: Warehouse, tenant_id: str) -> list[str]:
     """The event types this tenant can analyse: those bcone emits and those in its events."""
     seen = {str(row[0]) for row in _rows(warehouse, _sql.EVENT_TYPES, {}, tenant_id)}
@@ -182,9 +224,15 @@ def rfm(
     if not 0 <= limit <= MAX_TOP:
         raise InvalidParameter(f"limit must be between 0 and {MAX_TOP}", field="limit")
     params: dict[str, Any] = {"order_type": ORDER_EVENT, "since": span.start, "until": span.end}
+    # ClickHouse ranks a million buyers from the raw orders faster than from the daily rollup
+    # (0.9 s less at 10 M events, BENCHMARKS.md), so only DuckDB reads the summary here.
+    summary = warehouse.dialect == "duckdb" and summaries_fresh(warehouse, tenant_id)
+    if summary:
+        params.update({"since_day": span.since, "until_day": span.until})
     grid = [[0] * 5 for _ in range(5)]
     sums: dict[str, list[int]] = {name: [0, 0, 0, 0] for name in SEGMENTS}  # customers, days, orders, fen
-    for name, r, f, customers, days, orders, spent in _rows(warehouse, _sql.RFM_SUMMARY, params, tenant_id):
+    summary_sql = _sql.rfm_sql(_sql.RFM_SUMMARY, summary=summary)
+    for name, r, f, customers, days, orders, spent in _rows(warehouse, summary_sql, params, tenant_id):
         grid[int(r) - 1][int(f) - 1] += int(customers)
         acc = sums[str(name)]
         for i, value in enumerate((customers, days, orders, spent)):
@@ -204,7 +252,8 @@ def rfm(
     ]
     top: list[RfmCustomer] = []
     if limit:
-        rows = _rows(warehouse, _sql.RFM_TOP, {**params, "segment": segment or "", "limit": limit}, tenant_id)
+        top_sql = _sql.rfm_sql(_sql.RFM_TOP, summary=summary)
+        rows = _rows(warehouse, top_sql, {**params, "segment": segment or "", "limit": limit}, tenant_id)
         top = [
             RfmCustomer(
                 profile_id=row[0],
@@ -262,12 +311,15 @@ def retention(
         "until": span.end,
     }
     periods = _period_count(period, span)
-    sizes = {
-        _as_date(c): int(n) for c, n in _rows(warehouse, _sql.cohort_sizes_sql(period), params, tenant_id)
-    }
+    summary = summaries_fresh(warehouse, tenant_id)
+    sizes_sql, retention_sql = _sql.cohort_sizes_sql(period), _sql.retention_sql(period)
+    if summary:
+        params.update({"since_day": span.since, "until_day": span.until})
+        sizes_sql, retention_sql = _sql.cohort_sizes_summary_sql(period), _sql.retention_summary_sql(period)
+    sizes = {_as_date(c): int(n) for c, n in _rows(warehouse, sizes_sql, params, tenant_id)}
     exact: dict[date, list[int]] = {c: [0] * periods for c in sizes}
     lasts: dict[date, list[int]] = {c: [0] * periods for c in sizes}
-    for cohort, active, users, ending in _rows(warehouse, _sql.retention_sql(period), params, tenant_id):
+    for cohort, active, users, ending in _rows(warehouse, retention_sql, params, tenant_id):
         c = _as_date(cohort)
         k = _period_index(period, c, _as_date(active))
         exact[c][k] += int(users)
@@ -350,19 +402,35 @@ def funnel(
     if window_seconds > MAX_WINDOW_SECONDS:
         raise InvalidWindow(f"window_seconds may be at most {MAX_WINDOW_SECONDS}", field="window_seconds")
     span = date_range(since, until, default_days=30)
+    # A step is one event type or alternatives "a|b" (any of them counts).
+    options = [[part.strip() for part in (step or "").split("|")] for step in steps]
+    wanted = {kind for step in options for kind in step}
     # The tenant's own types are looked up only when a step is not one bcone emits.
     known: set[str] | frozenset[str] = KNOWN_EVENT_TYPES
-    if not set(steps) <= KNOWN_EVENT_TYPES:
+    if not wanted <= KNOWN_EVENT_TYPES:
         known = set(event_types(warehouse, tenant_id))
-    for i, kind in enumerate(steps):
-        if not EVENT_TYPE_PATTERN.match(kind or ""):
-            raise UnknownEventType(f"{kind!r} is not an event type (dotted lower case)", field=f"steps[{i}]")
-        if kind not in known:
-            raise UnknownEventType(f"unknown event type {kind!r}", field=f"steps[{i}]")
+    for i, step in enumerate(options):
+        if len(step) > MAX_ALTERNATIVES:
+            raise InvalidFunnel(
+                f"a step may name at most {MAX_ALTERNATIVES} event types", field=f"steps[{i}]"
+            )
+        for kind in step:
+            if not EVENT_TYPE_PATTERN.match(kind or ""):
+                raise UnknownEventType(
+                    f"{kind!r} is not an event type (dotted lower case)", field=f"steps[{i}]"
+                )
+            if kind not in known:
+                raise UnknownEventType(f"unknown event type {kind!r}", field=f"steps[{i}]")
+    steps = ["|".join(step) for step in options]
     dimension = _dimension(warehouse, breakdown)
     params: dict[str, Any] = {"since": span.start, "until": span.end}
-    params.update({f"step{i}": kind for i, kind in enumerate(steps)})
-    rows = _rows(warehouse, _sql.funnel_sql(len(steps), window_seconds, dimension), params, tenant_id)
+    if all(len(step) == 1 for step in options):
+        shape: int | list[int] = len(steps)
+        params.update({f"step{i}": step[0] for i, step in enumerate(options)})
+    else:
+        shape = [len(step) for step in options]
+        params.update({f"step{i}_{j}": kind for i, step in enumerate(options) for j, kind in enumerate(step)})
+    rows = _rows(warehouse, _sql.funnel_sql(shape, window_seconds, dimension), params, tenant_id)
     per_key: dict[str, list[int]] = defaultdict(lambda: [0] * len(steps))
     for step, key, users in rows:
         per_key[str(key)][int(step)] += int(users)
@@ -391,13 +459,17 @@ def aarrr(
     breakdown: str | None = None,
     since: date | None = None,
     until: date | None = None,
+    template: str = "aarrr",
 ) -> FunnelReport:
-    """The AARRR template (:data:`AARRR_STAGES`) as a funnel."""
+    """The AARRR template (:data:`AARRR_STAGES`) as a funnel; ``template="rarra"`` gives RARRA."""
+    if template not in TEMPLATES:
+        raise InvalidParameter(f"template must be one of {', '.join(TEMPLATES)}", field="template")
+    stages = TEMPLATES[template]
     return funnel(
         warehouse,
         tenant_id,
-        steps=[kind for _, kind in AARRR_STAGES],
-        stages=[stage for stage, _ in AARRR_STAGES],
+        steps=[kind for _, kind in stages],
+        stages=[stage for stage, _ in stages],
         window_seconds=window_seconds,
         breakdown=breakdown,
         since=since,
@@ -517,4 +589,189 @@ def clv(
         total_clv_fen=round(total),
         avg_clv_fen=round(total / x.size),
         top=top,
+    )
+
+
+# --- Operating dashboard ------------------------------------------------------------------------
+
+
+def organization_directory(session: Session) -> dict[str, tuple[str, str, str]]:
+    """Every organisation of the session's tenant: id -> (name, distributor id, distributor name).
+
+    A distributor is its own distributor; an organisation without one maps to ''."""
+    orgs = []
+    page = 1
+    while True:
+        chunk = network.list_organizations(PageParams(page=page, page_size=MAX_PAGE_SIZE), session=session)
+        orgs.extend(chunk.items)
+        if page >= chunk.pages:
+            break
+        page += 1
+    names = {o.id: o.name for o in orgs}
+    out: dict[str, tuple[str, str, str]] = {}
+    for o in orgs:
+        dist = o.id if o.kind == "distributor" else (o.distributor_id or "")
+        out[o.id] = (o.name, dist, names.get(dist, ""))
+    return out
+
+
+def dashboard(
+    warehouse: Warehouse,
+    tenant_id: str,
+    *,
+    since: date | None = None,
+    until: date | None = None,
+    grain: str = "day",
+    channel: str | None = None,
+    province: str | None = None,
+    sku: str | None = None,
+    session: Session | None = None,
+) -> DashboardReport:
+    """The operating dashboard (经营数据): sales, orders, scans, active stores, new and returning
+    consumers per day or week, and by channel, province (by city once a province is chosen), SKU,
+    store and distributor. With a ``session`` (bound to the tenant) stores and distributors get
+    their names and the org hierarchy from the network; without one they stay ids."""
+    span = date_range(since, until, default_days=30)
+    filters = _dashboard.check_filters(channel, province, sku)
+    directory: dict[str, tuple[str, str, str]] | None = None
+
+    def lookup() -> dict[str, tuple[str, str, str]]:
+        nonlocal directory
+        if directory is None:
+            directory = organization_directory(session) if session is not None else {}
+        return directory
+
+    def distributors(ids: list[str]) -> dict[str, tuple[str, str]]:
+        found = lookup()
+        return {i: (found[i][1], found[i][2]) for i in ids if i in found}
+
+    def store_names(ids: list[str]) -> dict[str, str]:
+        found = lookup()
+        return {i: found[i][0] for i in ids if i in found}
+
+    return _dashboard.build(
+        warehouse,
+        tenant_id,
+        lambda sql, params: _rows(warehouse, sql, params, tenant_id),
+        since=span.since,
+        until=span.until,
+        start=span.start,
+        end=span.end,
+        grain=grain,
+        filters=filters,
+        distributors=distributors if session is not None else None,
+        store_names=store_names if session is not None else None,
+        summary=summaries_fresh(warehouse, tenant_id),
+    )
+
+
+def dashboard_export(report: DashboardReport, table: str, fmt: str) -> tuple[bytes, str, str]:
+    """One dashboard table as CSV or XLSX: (content, media type, file name)."""
+    if fmt not in ("csv", "xlsx"):
+        raise InvalidParameter("format must be csv or xlsx", field="format")
+    header, body = _dashboard.export_rows(report, table)
+    name = f"dashboard-{table}-{report.since}-{report.until}.{fmt}"
+    if fmt == "csv":
+        return _dashboard.to_csv(header, body), "text/csv; charset=utf-8", name
+    media = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    return _dashboard.to_xlsx(header, body, table), media, name
+
+
+# --- NPS ----------------------------------------------------------------------------------------
+
+NPS_EVENT = _nps.EVENT_TYPE
+survey_url = _nps.survey_url
+check_score = _nps.check_score
+
+
+def create_survey(data: SurveyIn, *, session: Session) -> SurveyOut:
+    """A new NPS survey of the session's tenant, answered at its public ``url``."""
+    return _nps.create_survey(data, session=session)
+
+
+def list_surveys(*, session: Session) -> list[SurveyOut]:
+    return _nps.list_surveys(session=session)
+
+
+def set_survey_status(survey_id: str, status: str, *, session: Session) -> SurveyOut:
+    return _nps.set_survey_status(survey_id, status, session=session)
+
+
+def public_survey(survey_id: str, *, session: Session) -> tuple[str, SurveyOut]:
+    """The survey behind a public link and its tenant (the session is bound to it)."""
+    return _nps.public_survey(survey_id, session=session)
+
+
+def submit_response(survey_id: str, data: ResponseIn, *, session: Session) -> ResponseOut:
+    """Store an answer and append ``nps.responded``; a score outside 0..10 names ``score``."""
+    return _nps.submit_response(survey_id, data, session=session)
+
+
+def recent_comments(survey_id: str | None, *, session: Session, limit: int = 20) -> list[ResponseOut]:
+    return _nps.recent_comments(survey_id, session=session, limit=limit)
+
+
+def nps(
+    warehouse: Warehouse,
+    tenant_id: str,
+    *,
+    since: date | None = None,
+    until: date | None = None,
+    breakdown: str = "store",
+    survey_id: str | None = None,
+    labels: dict[str, str] | None = None,
+) -> NpsReport:
+    """NPS of the ``nps.responded`` events in the range: in total, per week, and per store,
+    region or SKU (``breakdown``)."""
+    span = date_range(since, until, default_days=90)
+    names = labels or {}
+
+    def label(key: str) -> str:
+        if key in names:
+            return names[key]
+        division = geo.get_division(key) if breakdown == "region" and key else None
+        return division.name if division else key
+
+    return _nps.build_report(
+        warehouse.dialect,
+        lambda sql, params: _rows(warehouse, sql, params, tenant_id),
+        since=span.since,
+        until=span.until,
+        start=span.start,
+        end=span.end,
+        breakdown=breakdown,
+        survey_id=survey_id or None,
+        labels=label,
+    )
+
+
+# --- Partner attribution ------------------------------------------------------------------------
+
+
+def attribution(
+    warehouse: Warehouse,
+    tenant_id: str,
+    *,
+    since: date | None = None,
+    until: date | None = None,
+    limit: int = 50,
+    session: Session | None = None,
+) -> AttributionReport:
+    """Consumers and revenue attributed to the stores, distributors and sharers who brought them
+    in (first ``code.scanned`` store or first ``share.clicked`` sharer) and who served them
+    (``order.paid`` store, and the sharer of the link that led to the order). With a ``session``
+    stores get names and their distributor from the network."""
+    span = date_range(since, until, default_days=90)
+    if not 0 <= limit <= MAX_TOP:
+        raise InvalidParameter(f"limit must be between 0 and {MAX_TOP}", field="limit")
+    directory = organization_directory(session) if session is not None else {}
+    return _attribution.build(
+        warehouse.dialect,
+        lambda sql, params: _rows(warehouse, sql, params, tenant_id),
+        since=span.since,
+        until=span.until,
+        start=span.start,
+        end=span.end,
+        directory=directory,
+        limit=limit,
     )

@@ -39,6 +39,7 @@ class ImportSummary:
     lines: int = 0
     accepted: int = 0
     rejected: int = 0
+    skipped: int = 0  # platform exports: orders never paid, or refunded
     errors: list[ImportLineError] = field(default_factory=list)
     seconds: float = 0.0
 

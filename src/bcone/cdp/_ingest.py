@@ -8,8 +8,9 @@ already exist, so a retried batch never doubles anything.
 
 from __future__ import annotations
 
-from datetime import UTC
-from typing import Any
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, cast
 
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
@@ -20,10 +21,28 @@ from bcone.cdp.events import EVENT_TYPES, EventIn
 from bcone.cdp.identifiers import NormalisedIdentifier, identity_key, normalise
 from bcone.cdp.schemas import EventError, EventResult, IngestResult
 from bcone.core.errors import BconeError
-from bcone.core.events import Event, Identity, append_events
+from bcone.core.events import Event, append_events
 from bcone.core.tenancy import current_tenant
 
 MAX_BATCH = 1_000
+
+
+@dataclass(slots=True)
+class _OutboxEvent:
+    """What ``append_events`` reads of an event (its attributes), without building a validated
+    pydantic ``Event`` per event: the fields were validated by the event's schema already."""
+
+    event_id: str
+    tenant_id: str
+    ts: datetime
+    type: str
+    profile_id: str | None
+    identities: list[dict[str, str]]
+    org_id: str | None
+    sku: str | None
+    region: str | None
+    amount: int | None
+    properties: dict[str, Any]
 
 
 def _pydantic_error(index: int, event_id: str | None, exc: ValidationError) -> EventError:
@@ -36,9 +55,18 @@ def _pydantic_error(index: int, event_id: str | None, exc: ValidationError) -> E
 
 
 def validate_event(
-    index: int, item: Any, *, keep_unknown: bool, key: bytes
+    index: int,
+    item: Any,
+    *,
+    keep_unknown: bool,
+    key: bytes,
+    memo: dict[tuple[str, str], NormalisedIdentifier] | None = None,
 ) -> tuple[EventIn, list[NormalisedIdentifier]] | EventError:
-    """One event checked against its type's schema, with its identities normalised."""
+    """One event checked against its type's schema, with its identities normalised.
+
+    ``memo`` keeps the identifiers already normalised in this batch (a consumer's events share
+    them; phones and emails cost a keyed hash each). Only successes are kept: an invalid value
+    is checked again, so its error names this event's field."""
     if not isinstance(item, dict):
         return EventError(
             index=index, code="validation_failed", field=f"events[{index}]", message="not an object"
@@ -63,10 +91,14 @@ def validate_event(
         return _pydantic_error(index, event_id, exc)
     idents: list[NormalisedIdentifier] = []
     for j, ident in enumerate(event.identities):
+        if memo is not None and (known := memo.get((ident.namespace, ident.value))) is not None:
+            idents.append(known)
+            continue
         try:
-            idents.append(
-                normalise(ident.namespace, ident.value, key, field=f"events[{index}].identities[{j}]")
-            )
+            done = normalise(ident.namespace, ident.value, key, field=f"events[{index}].identities[{j}]")
+            idents.append(done)
+            if memo is not None:
+                memo[(ident.namespace, ident.value)] = done
         except BconeError as exc:
             return EventError(
                 index=index, event_id=event_id, code=exc.code, field=exc.field, message=exc.detail
@@ -90,8 +122,10 @@ def ingest_events(
     errors: list[EventError] = []
     valid: list[tuple[int, EventIn, list[NormalisedIdentifier]]] = []
     seen: set[str] = set()
+    memo: dict[tuple[str, str], NormalisedIdentifier] = {}
+    keep_unknown = config.unknown_event_types == "keep"
     for index, item in enumerate(items):
-        checked = validate_event(index, item, keep_unknown=config.unknown_event_types == "keep", key=key)
+        checked = validate_event(index, item, keep_unknown=keep_unknown, key=key, memo=memo)
         if isinstance(checked, EventError):
             errors.append(checked)
             continue
@@ -114,22 +148,25 @@ def ingest_events(
     )
     append_events(
         session,
-        [
-            Event.model_construct(
-                event_id=event.event_id,
-                tenant_id=tenant_id,
-                ts=event.ts.astimezone(UTC),
-                type=event.type,
-                profile_id=profile_id,
-                identities=[Identity.model_construct(namespace=i.namespace, value=i.key) for i in idents],
-                org_id=event.org_id,
-                sku=event.sku,
-                region=event.region,
-                amount=event.amount,
-                properties=event.properties_dict(),
-            )
-            for (_, event, idents), profile_id in zip(valid, profiles, strict=True)
-        ],
+        cast(
+            "list[Event]",
+            [
+                _OutboxEvent(
+                    event.event_id,
+                    tenant_id,
+                    event.ts.astimezone(UTC),
+                    event.type,
+                    profile_id,
+                    [{"namespace": i.namespace, "value": i.key} for i in idents],
+                    event.org_id,
+                    event.sku,
+                    event.region,
+                    event.amount,
+                    event.properties_dict(),
+                )
+                for (_, event, idents), profile_id in zip(valid, profiles, strict=True)
+            ],
+        ),
     )
     return IngestResult(
         accepted=len(valid),

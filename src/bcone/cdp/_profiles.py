@@ -28,6 +28,7 @@ from bcone.cdp.schemas import (
     RebuildOut,
     UnlinkOut,
 )
+from bcone.core.auth import Principal, Role
 from bcone.core.errors import NotFound, ValidationFailed
 from bcone.core.events import outbox
 from bcone.core.jobs import JobContext, enqueue, job_handler
@@ -354,3 +355,47 @@ def _rebuild_job(ctx: JobContext, payload: dict[str, Any]) -> dict[str, Any]:
     """Job ``cdp.rebuild``: recompute every profile of the job's tenant."""
     with ctx.session() as session:
         return rebuild_profiles(session=session, actor=payload.get("actor") or "job").model_dump()
+
+
+# --- personal data by role ---------------------------------------------------------------------
+
+# Roles that may see identifiers in their display form; others (analysts, partners) see them masked.
+PII_ROLES = frozenset({Role.owner, Role.admin, Role.marketer})
+
+
+def may_see_pii(principal: Principal) -> bool:
+    return principal.role in PII_ROLES
+
+
+def mask_value(value: str) -> str:
+    """``oWx_lilei_001`` -> ``oW*********01``; short values are starred out entirely."""
+    if len(value) <= 4:
+        return "*" * len(value)
+    return value[:2] + "*" * (len(value) - 4) + value[-2:]
+
+
+def mask_profile(detail: ProfileDetail) -> ProfileDetail:
+    """The profile with every identifier masked, for roles without PII permission."""
+
+    def ident(i: IdentifierOut) -> IdentifierOut:
+        return i.model_copy(update={"value": mask_value(i.value)})
+
+    return detail.model_copy(
+        update={
+            "identifiers": [ident(i) for i in detail.identifiers],
+            "links": [lk.model_copy(update={"a": ident(lk.a), "b": ident(lk.b)}) for lk in detail.links],
+            "audit": [
+                a.model_copy(
+                    update={
+                        "identifiers": [{**x, "value": mask_value(x.get("value", ""))} for x in a.identifiers]
+                    }
+                )
+                for a in detail.audit
+            ],
+        }
+    )
+
+
+def get_profile_id(profile_id: str, *, session: Session) -> str:
+    """The live profile id for ``profile_id`` (a merged id answers with its survivor); 404 if none."""
+    return _live_profile(session, profile_id).id

@@ -44,3 +44,33 @@ class LinkNotFound(NotFound):
 class LinkAlreadyRemoved(Conflict):
     code = "link_already_removed"
     title = "This link was already removed"
+
+
+class UnknownPlatform(ValidationFailed):
+    code = "unknown_platform"
+    title = "Unknown platform export"
+
+
+class InvalidRule(ValidationFailed):
+    code = "invalid_rule"
+    title = "Invalid segment rule"
+
+
+class SegmentNotFound(NotFound):
+    code = "segment_not_found"
+    title = "No such segment"
+
+
+class TagNotFound(NotFound):
+    code = "tag_not_found"
+    title = "No such tag"
+
+
+class DuplicateName(Conflict):
+    code = "duplicate_name"
+    title = "The name is already taken"
+
+
+class DeletionNotFound(NotFound):
+    code = "deletion_not_found"
+    title = "No such deletion request"

@@ -119,3 +119,126 @@ class CdpSettings(TenantScoped, Base):
     quarantine_threshold: Mapped[int] = mapped_column(Integer)
     unknown_event_types: Mapped[str] = mapped_column(String(16))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+
+
+# --- traits, tags, segments, consent, deletion (migration 0011) ----------------------------------
+
+CONSENT_PURPOSES = ("marketing_sms", "marketing_wechat", "profiling", "analytics", "cross_border")
+TAG_KINDS = ("manual", "rule")
+TAG_SOURCES = ("manual", "rule")
+SEGMENT_KINDS = ("dynamic", "static")
+DELETION_STATUSES = ("queued", "done", "failed")
+
+
+class ProfileTraits(TenantScoped, Base):
+    """Computed traits of a profile, refreshed from the warehouse by the job ``cdp.traits``."""
+
+    __tablename__ = "cdp_traits"
+
+    profile_id: Mapped[str] = mapped_column(String(36), ForeignKey("cdp_profiles.id"), primary_key=True)
+    first_seen: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_seen: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    events: Mapped[int] = mapped_column(Integer, default=0)
+    orders: Mapped[int] = mapped_column(Integer, default=0)
+    revenue_fen: Mapped[int] = mapped_column(BigInteger, default=0)
+    r_score: Mapped[int | None] = mapped_column(Integer)
+    f_score: Mapped[int | None] = mapped_column(Integer)
+    m_score: Mapped[int | None] = mapped_column(Integer)
+    last_scan: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    usual_store: Mapped[str | None] = mapped_column(String(64), index=True)
+    region: Mapped[str | None] = mapped_column(String(6))
+    refreshed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Tag(IdMixin, TimestampMixin, TenantScoped, Base):
+    """A label on profiles: set by hand (``manual``) or by a segment rule and its job (``rule``)."""
+
+    __tablename__ = "cdp_tags"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "name"),
+        CheckConstraint(_in("kind", TAG_KINDS), name="kind"),
+    )
+
+    name: Mapped[str] = mapped_column(String(64))
+    description: Mapped[str] = mapped_column(String(500), default="")
+    kind: Mapped[str] = mapped_column(String(16), default="manual")
+    rule: Mapped[str | None] = mapped_column(Text)  # JSON segment rule for kind='rule'
+    member_count: Mapped[int] = mapped_column(Integer, default=0)
+    refreshed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class ProfileTag(TenantScoped, Base):
+    __tablename__ = "cdp_profile_tags"
+    __table_args__ = (
+        CheckConstraint(_in("source", TAG_SOURCES), name="source"),
+        Index("ix_cdp_profile_tags_profile_id", "profile_id"),
+    )
+
+    tag_id: Mapped[str] = mapped_column(String(36), ForeignKey("cdp_tags.id"), primary_key=True)
+    profile_id: Mapped[str] = mapped_column(String(36), ForeignKey("cdp_profiles.id"), primary_key=True)
+    source: Mapped[str] = mapped_column(String(16), default="manual")
+    added_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Segment(IdMixin, TimestampMixin, TenantScoped, Base):
+    """An audience: a JSON rule evaluated on the warehouse (``dynamic``), or the members it had
+    when it was frozen (``static``, rows in ``cdp_segment_members``)."""
+
+    __tablename__ = "cdp_segments"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "name"),
+        CheckConstraint(_in("kind", SEGMENT_KINDS), name="kind"),
+    )
+
+    name: Mapped[str] = mapped_column(String(100))
+    description: Mapped[str] = mapped_column(String(500), default="")
+    rule: Mapped[str] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(String(16), default="dynamic")
+    # A consent purpose: members without that consent are left out of counts, lists and exports.
+    purpose: Mapped[str | None] = mapped_column(String(32))
+    member_count: Mapped[int | None] = mapped_column(Integer)
+    counted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    snapshot_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_by: Mapped[str | None] = mapped_column(String(200))
+
+
+class SegmentMember(TenantScoped, Base):
+    __tablename__ = "cdp_segment_members"
+
+    segment_id: Mapped[str] = mapped_column(String(36), ForeignKey("cdp_segments.id"), primary_key=True)
+    profile_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+
+
+class Consent(IdMixin, TenantScoped, Base):
+    """One grant or withdrawal of consent for a purpose; the latest per purpose holds."""
+
+    __tablename__ = "cdp_consents"
+    __table_args__ = (
+        CheckConstraint(_in("purpose", CONSENT_PURPOSES), name="purpose"),
+        Index("ix_cdp_consents_profile_purpose", "profile_id", "purpose", "at"),
+    )
+
+    profile_id: Mapped[str] = mapped_column(String(36), ForeignKey("cdp_profiles.id"))
+    purpose: Mapped[str] = mapped_column(String(32))
+    granted: Mapped[bool] = mapped_column(Boolean)
+    source: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    actor: Mapped[str | None] = mapped_column(String(200))
+
+
+class Deletion(IdMixin, TenantScoped, Base):
+    """A PIPL deletion request and its receipt. Once done it holds no personal data: ``subject``
+    is a keyed hash of the erased profile's id, ``receipt`` counts what was erased, and
+    ``pending_profiles`` (the ids to erase, JSON) is emptied."""
+
+    __tablename__ = "cdp_deletions"
+    __table_args__ = (CheckConstraint(_in("status", DELETION_STATUSES), name="status"),)
+
+    subject: Mapped[str] = mapped_column(String(64), index=True)
+    status: Mapped[str] = mapped_column(String(16), default="queued")
+    requested_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    requested_by: Mapped[str | None] = mapped_column(String(200))
+    receipt: Mapped[str] = mapped_column(Text, default="{}")
+    pending_profiles: Mapped[str] = mapped_column(Text, default="[]")
+    error: Mapped[str | None] = mapped_column(String(500))

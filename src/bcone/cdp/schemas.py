@@ -143,3 +143,202 @@ class RebuildOut(BaseModel):
     new_profiles: int
     moved_identifiers: int
     seconds: float
+
+
+# --- connectors ------------------------------------------------------------------------------
+
+
+class PlatformOrder(BaseModel):
+    """One order (or customer) row of a platform export: the phone masked, the address reduced to
+    its division code; names and streets are not kept."""
+
+    row: int
+    order_id: str | None
+    line_id: str | None
+    status: str | None
+    paid_at: datetime | None
+    amount_fen: int | None
+    sku: str | None
+    quantity: int | None
+    region: str | None
+    store_code: str | None
+    phone_masked: str | None
+    identifiers: list[str]  # "namespace:value" of the platform ids (openid, buyer name ...)
+
+
+class PlatformRowError(BaseModel):
+    row: int
+    column: str | None
+    message: str
+
+
+class PlatformOrders(BaseModel):
+    platform: str
+    channel: str
+    rows: list[PlatformOrder]
+    errors: list[PlatformRowError]
+    skipped: int
+
+
+class ConnectResult(BaseModel):
+    platform: str
+    kind: str
+    lines: int
+    accepted: int
+    rejected: int
+    skipped: int
+    errors: list[PlatformRowError]
+    seconds: float
+
+
+# --- traits, tags, segments ---------------------------------------------------------------------
+
+ConsentPurpose = Literal["marketing_sms", "marketing_wechat", "profiling", "analytics", "cross_border"]
+Name = Annotated[str, Field(min_length=1, max_length=64)]
+
+
+class TraitsOut(BaseModel):
+    first_seen: datetime | None
+    last_seen: datetime | None
+    events: int
+    orders: int
+    revenue_fen: int
+    r_score: int | None
+    f_score: int | None
+    m_score: int | None
+    last_scan: datetime | None
+    usual_store: str | None
+    region: str | None
+    refreshed_at: datetime
+
+
+class TagIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: Name
+    description: Annotated[str, Field(max_length=500)] = ""
+    rule: dict[str, Any] | None = None  # a segment rule: the tag is then set by the job cdp.tags
+
+
+class TagOut(BaseModel):
+    id: str
+    name: str
+    description: str
+    kind: str
+    rule: dict[str, Any] | None
+    member_count: int
+    refreshed_at: datetime | None
+
+
+class TagAssign(BaseModel):
+    """Add or remove manual tags on many profiles at once."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    tags: Annotated[list[Name], Field(min_length=1, max_length=20)]
+    profile_ids: Annotated[list[Annotated[str, Field(max_length=36)]], Field(min_length=1, max_length=10_000)]
+    remove: bool = False
+
+
+class TagAssignOut(BaseModel):
+    changed: int
+
+
+class ProfileTagOut(BaseModel):
+    name: str
+    source: str
+    added_at: datetime
+
+
+class RuleIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    rule: Any
+    purpose: ConsentPurpose | None = None
+
+
+class SegmentIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: Annotated[str, Field(min_length=1, max_length=100)]
+    description: Annotated[str, Field(max_length=500)] = ""
+    rule: Any
+    kind: Literal["dynamic", "static"] = "dynamic"
+    purpose: ConsentPurpose | None = None
+
+
+class SegmentOut(BaseModel):
+    id: str
+    name: str
+    description: str
+    rule: dict[str, Any]
+    kind: str
+    purpose: str | None
+    member_count: int | None
+    counted_at: datetime | None
+    snapshot_at: datetime | None
+    created_by: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class SegmentCount(BaseModel):
+    count: int
+    seconds: float
+
+
+class SegmentMemberOut(BaseModel):
+    profile_id: str
+
+
+class MembershipOut(BaseModel):
+    segment_id: str
+    profile_id: str  # the live profile the asked id resolves to
+    member: bool
+
+
+# --- consent, deletion, access --------------------------------------------------------------
+
+
+class ConsentIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    purpose: ConsentPurpose
+    granted: bool
+    source: Annotated[str, Field(min_length=1, max_length=64)]
+    at: datetime | None = None
+
+
+class ConsentOut(BaseModel):
+    purpose: str
+    granted: bool
+    source: str
+    at: datetime
+    actor: str | None
+
+
+class DeletionOut(BaseModel):
+    id: str
+    status: str
+    requested_at: datetime
+    completed_at: datetime | None
+    receipt: dict[str, Any]
+    job_id: str | None = None
+
+
+class StoreConsumer(BaseModel):
+    profile_id: str
+    events: int
+    orders: int
+    revenue_fen: int
+    last_seen: datetime
+
+
+class ConsumerStore(BaseModel):
+    org_id: str
+    name: str | None
+    code: str | None
+    events: int
+    orders: int
+    revenue_fen: int
+    last_seen: datetime

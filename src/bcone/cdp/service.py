@@ -1,54 +1,134 @@
 """The cdp domain's behaviour: the only entry other domains may call.
 
-Events come in (:func:`ingest_events`), their identifiers are resolved to profiles (the identity
-graph of :mod:`bcone.cdp.graph`) and they go to the outbox in the same transaction. Every
+Events come in (:func:`ingest_events`, platform exports through :func:`import_platform_file`),
+their identifiers are resolved to profiles (the identity graph of :mod:`bcone.cdp.graph`) and
+they go to the outbox in the same transaction. Traits, tags, segments, consent and deletion are
+in :mod:`bcone.cdp._audiences`; :func:`parse_platform_orders` lets the store domain show a
+platform's orders without importing them. Every
 function takes the unit of work as ``session=`` and returns :mod:`bcone.cdp.schemas` contracts.
 """
 
 from __future__ import annotations
 
+from bcone.cdp._audiences import (
+    ERASE_JOB,
+    TAGS_JOB,
+    TRAITS_JOB,
+    access_export,
+    assign_tags,
+    consents,
+    consumer_stores,
+    count_rule,
+    create_segment,
+    create_tag,
+    current_consent,
+    delete_segment,
+    enqueue_job,
+    export_segment_csv,
+    get_deletion,
+    get_segment,
+    get_traits,
+    is_member,
+    list_segments,
+    list_tags,
+    partner_orgs,
+    profile_in_orgs,
+    profile_tags,
+    record_consent,
+    refresh_rule_tags,
+    refresh_traits,
+    request_deletion,
+    run_erasure,
+    segment_members,
+    snapshot_segment,
+    store_consumers,
+    update_segment,
+)
+from bcone.cdp._connect import import_platform_file, parse_platform_orders
 from bcone.cdp._imports import ImportLineError, ImportSummary, import_events_file
 from bcone.cdp._ingest import MAX_BATCH, ingest_events, validate_event
 from bcone.cdp._profiles import (
     REBUILD_JOB,
     enqueue_rebuild,
     get_profile,
+    get_profile_id,
     get_settings_out,
     linked_organizations,
     list_audit,
     list_profiles,
     list_quarantined,
+    mask_profile,
+    may_see_pii,
     profile_count,
     profile_events,
     rebuild_profiles,
     unlink_link,
     update_settings,
 )
+from bcone.cdp.connectors.platforms import PLATFORMS
 from bcone.cdp.events import EVENT_TYPES
 from bcone.cdp.identifiers import NAMESPACE_BASES, identity_key, normalise
 
 __all__ = [
+    "ERASE_JOB",
     "EVENT_TYPES",
     "MAX_BATCH",
     "NAMESPACE_BASES",
+    "PLATFORMS",
     "REBUILD_JOB",
+    "TAGS_JOB",
+    "TRAITS_JOB",
     "ImportLineError",
     "ImportSummary",
+    "access_export",
+    "assign_tags",
+    "consents",
+    "consumer_stores",
+    "count_rule",
+    "create_segment",
+    "create_tag",
+    "current_consent",
+    "delete_segment",
+    "enqueue_job",
     "enqueue_rebuild",
+    "export_segment_csv",
+    "get_deletion",
     "get_profile",
+    "get_profile_id",
+    "get_segment",
     "get_settings_out",
+    "get_traits",
     "identity_key",
     "import_events_file",
+    "import_platform_file",
     "ingest_events",
+    "is_member",
     "linked_organizations",
     "list_audit",
     "list_profiles",
     "list_quarantined",
+    "list_segments",
+    "list_tags",
+    "mask_profile",
+    "may_see_pii",
     "normalise",
+    "parse_platform_orders",
+    "partner_orgs",
     "profile_count",
     "profile_events",
+    "profile_in_orgs",
+    "profile_tags",
     "rebuild_profiles",
+    "record_consent",
+    "refresh_rule_tags",
+    "refresh_traits",
+    "request_deletion",
+    "run_erasure",
+    "segment_members",
+    "snapshot_segment",
+    "store_consumers",
     "unlink_link",
+    "update_segment",
     "update_settings",
     "validate_event",
 ]

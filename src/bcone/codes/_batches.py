@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from bcone.catalog import service as catalog
 from bcone.catalog.schemas import SkuOut
+from bcone.codes import _cache
 from bcone.codes._space import locked_space
 from bcone.codes.errors import BatchNotFound, BatchVoided, SkuWithoutGtin, UnknownSku
 from bcone.codes.models import CodeBatch
@@ -97,6 +98,7 @@ def create_batch(data: BatchIn, *, session: Session, secret_key: str) -> BatchOu
     )
     session.add(row)
     session.flush()
+    _cache.forget_batches()
     return batch_out(row)
 
 
@@ -140,4 +142,5 @@ def void_batch(batch_id: str, *, session: Session, reason: str = "") -> BatchOut
     row.voided_at = utcnow()
     row.void_reason = reason
     session.flush()
+    _cache.forget_batches()
     return batch_out(row)

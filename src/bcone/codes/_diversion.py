@@ -20,12 +20,17 @@ from __future__ import annotations
 
 from datetime import datetime
 from functools import lru_cache
+from typing import cast
 
-from sqlalchemy import func, select
+from sqlalchemy import Table, func, select, text
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from bcone.codes._cache import BatchInfo
 from bcone.codes._packing import whereabouts_of
-from bcone.codes.models import CodeBatch, CodeDiversionAlert, CodeDiversionException, CodeDiversionRule
+from bcone.codes.errors import DiversionAlertNotFound
+from bcone.codes.models import CodeDiversionAlert, CodeDiversionException, CodeDiversionRule
 from bcone.codes.schemas import (
     DiversionAlertOut,
     DiversionExceptionIn,
@@ -147,24 +152,32 @@ def _expected(session: Session, org_id: str) -> tuple[OrganizationOut | None, st
     return org, distributor_id, regions
 
 
+def scan_holder(session: Session, serial: str) -> str | None:
+    """The organisation holding a scanned unit (shipped to it, or its case opened there)."""
+    where = whereabouts_of(session, serial)
+    return where.holder_org_id if where else None
+
+
 def check_diversion(
     session: Session,
     *,
     serial: str,
-    batch: CodeBatch,
+    batch: BatchInfo,
     region: str | None,
     lat: float | None,
     lng: float | None,
+    holder_org_id: str | None,
 ) -> DiversionAlertOut | None:
-    """Compare a genuine scan's place with where its code should be; record an alert if not."""
+    """Compare a genuine scan's place with where its code should be; record an alert if not.
+
+    ``holder_org_id`` is the organisation the unit was shipped to (:func:`scan_holder`)."""
     if region is None:
         return None
     division = geo.get_division(region)
     if division is None:
         return None
     point_lng, point_lat = (lng, lat) if lng is not None and lat is not None else (division.lng, division.lat)
-    where = whereabouts_of(session, serial)
-    org_id = where.holder_org_id if where else None
+    org_id = holder_org_id
     distributor_id: str | None = None
     reason: str | None = None
     expected: list[str] = []
@@ -191,30 +204,48 @@ def check_diversion(
         if _covers(list(allowed), region):
             return None
     province = geo.province_of(region)
-    row = CodeDiversionAlert(
-        id=new_id(),
-        tenant_id=tenant_id,
-        serial=serial,
-        batch_id=batch.id,
-        sku_code=batch.sku_code,
-        reason=reason,
-        org_id=org_id,
-        distributor_id=distributor_id,
-        region=region,
-        province=province.code if province else region,
-        expected_regions=expected,
-        distance_km=round(beyond, 1) if beyond is not None else None,
-        lat=lat,
-        lng=lng,
-        detected_at=utcnow(),
-    )
-    session.add(row)
-    session.flush()
+    now = utcnow()
+    # One open alert per (distributor, SKU, scan division): a repeat counts as an occurrence of
+    # it (one upsert on the partial unique index of open alerts), so a flood of scans of diverted
+    # goods is one alert to handle, with its count. Every scan still appends its event.
+    group_key = f"{distributor_id or '-'}|{batch.sku_code}|{region}"[:120]
+    table = cast(Table, CodeDiversionAlert.__table__)
+    values = {
+        "id": new_id(),
+        "tenant_id": tenant_id,
+        "serial": serial,
+        "batch_id": batch.id,
+        "sku_code": batch.sku_code,
+        "reason": reason,
+        "org_id": org_id,
+        "distributor_id": distributor_id,
+        "region": region,
+        "province": province.code if province else region,
+        "expected_regions": expected,
+        "distance_km": round(beyond, 1) if beyond is not None else None,
+        "lat": lat,
+        "lng": lng,
+        "detected_at": now,
+        "group_key": group_key,
+        "occurrences": 1,
+        "last_seen_at": now,
+        "status": "open",
+    }
+    insert = (pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert)(table)
+    alert_id = session.execute(
+        insert.values(**values)
+        .on_conflict_do_update(
+            index_elements=["tenant_id", "group_key"],
+            index_where=text("status = 'open'"),
+            set_={"occurrences": table.c.occurrences + 1, "last_seen_at": now},
+        )
+        .returning(table.c.id)
+    ).scalar_one()
     append_event(
         session,
         type=EVENT_TYPE,
-        event_id=f"{EVENT_TYPE}:{row.id}",
-        ts=row.detected_at,
+        event_id=f"{EVENT_TYPE}:{new_id()}",
+        ts=now,
         org_id=distributor_id,
         sku=batch.sku_code,
         region=region,
@@ -224,11 +255,27 @@ def check_diversion(
             "reason": reason,
             "shipped_to": org_id,
             "expected_regions": expected,
-            "distance_km": row.distance_km,
+            "distance_km": values["distance_km"],
             "lat": lat,
             "lng": lng,
+            "alert_id": alert_id,
         },
     )
+    row = session.scalars(
+        select(CodeDiversionAlert)
+        .where(CodeDiversionAlert.id == alert_id)
+        .execution_options(populate_existing=True)
+    ).one()
+    return _alert_out(row)
+
+
+def close_alert(alert_id: str, *, session: Session) -> DiversionAlertOut:
+    """Mark an alert handled: the next out-of-region scan of its group opens a new one."""
+    row = session.scalars(select(CodeDiversionAlert).where(CodeDiversionAlert.id == alert_id)).one_or_none()
+    if row is None:
+        raise DiversionAlertNotFound(f"no diversion alert {alert_id}", field="alert_id")
+    row.status = "closed"
+    session.flush()
     return _alert_out(row)
 
 
@@ -253,7 +300,16 @@ def _alert_out(row: CodeDiversionAlert) -> DiversionAlertOut:
         lat=row.lat,
         lng=row.lng,
         detected_at=detected,
+        occurrences=row.occurrences or 1,
+        last_seen_at=_utc(row.last_seen_at) if row.last_seen_at else detected,
+        status=row.status or "open",
     )
+
+
+def _utc(value: datetime) -> datetime:
+    from datetime import UTC
+
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
 def list_alerts(
@@ -262,9 +318,11 @@ def list_alerts(
     distributor_id: str | None = None,
     sku_code: str | None = None,
     province: str | None = None,
+    status: str | None = None,
     limit: int = 200,
 ) -> list[DiversionAlertOut]:
-    """Alerts, newest first, filtered by distributor, SKU and province."""
+    """Alerts (one per group and open period), latest seen first, filtered by distributor, SKU,
+    province and status (``open``/``closed``)."""
     stmt = select(CodeDiversionAlert).where(CodeDiversionAlert.tenant_id == current_tenant(session))
     if distributor_id:
         stmt = stmt.where(CodeDiversionAlert.distributor_id == distributor_id)
@@ -272,7 +330,10 @@ def list_alerts(
         stmt = stmt.where(CodeDiversionAlert.sku_code == sku_code)
     if province:
         stmt = stmt.where(CodeDiversionAlert.province == province)
-    stmt = stmt.order_by(CodeDiversionAlert.detected_at.desc(), CodeDiversionAlert.id).limit(limit)
+    if status:
+        stmt = stmt.where(CodeDiversionAlert.status == status)
+    last = func.coalesce(CodeDiversionAlert.last_seen_at, CodeDiversionAlert.detected_at)
+    stmt = stmt.order_by(last.desc(), CodeDiversionAlert.id).limit(limit)
     return [_alert_out(r) for r in session.scalars(stmt)]
 
 
@@ -280,13 +341,22 @@ def alert_groups(*, session: Session) -> list[DiversionGroupOut]:
     """Alert counts by distributor, SKU and province, largest first."""
     a = CodeDiversionAlert
     stmt = (
-        select(a.distributor_id, a.sku_code, a.province, func.count(), func.max(a.detected_at))
+        select(
+            a.distributor_id,
+            a.sku_code,
+            a.province,
+            func.sum(a.occurrences),
+            func.max(func.coalesce(a.last_seen_at, a.detected_at)),
+        )
         .where(a.tenant_id == current_tenant(session))
         .group_by(a.distributor_id, a.sku_code, a.province)
-        .order_by(func.count().desc(), a.sku_code, a.province)
+        .order_by(func.sum(a.occurrences).desc(), a.sku_code, a.province)
     )
     out = []
     for distributor_id, sku_code, province, count, last_at in session.execute(stmt):
+        count = int(count or 0)
+        if isinstance(last_at, str):  # SQLite returns max(coalesce(...)) of datetimes as text
+            last_at = datetime.fromisoformat(last_at)
         if last_at.tzinfo is None:
             from datetime import UTC
 

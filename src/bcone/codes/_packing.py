@@ -16,6 +16,7 @@ waits for the first's row locks and re-checks the condition; SQLite's write lock
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -23,7 +24,8 @@ from datetime import datetime
 from typing import cast
 
 import numpy as np
-from sqlalchemy import String, Table, bindparam, column, insert, select, update, values
+from sqlalchemy import Table, insert, select, update
+from sqlalchemy import text as sql_text
 from sqlalchemy.orm import Session
 
 from bcone.codes._batches import aware
@@ -159,13 +161,66 @@ _UNIT_COLUMNS = (
 )
 
 
+def _is_postgresql(session: Session) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
+# PostgreSQL's bulk paths pass the codes as arrays (one parameter each, whatever the count): the
+# statements are small, compiled once, and the server unnests them. SQLite has no arrays; its
+# paths are the chunked IN lists and executemany below, which run in-process and are fast there.
+_PG_UNITS = sql_text(
+    "SELECT serial, batch_id, level, parent_serial, holder_org_id, status FROM code_units "
+    "WHERE tenant_id = :tenant_id AND serial = ANY(CAST(:serials AS VARCHAR[]))"
+)
+_PG_SET_PARENTS = sql_text(
+    "UPDATE code_units AS u SET parent_serial = v.parent "
+    "FROM unnest(CAST(:children AS VARCHAR[]), CAST(:parents AS VARCHAR[])) AS v(child, parent) "
+    "WHERE u.tenant_id = :tenant_id AND u.serial = v.child AND u.parent_serial IS NULL"
+)
+_PG_EPCS = sql_text(
+    "INSERT INTO code_event_epcs (tenant_id, event_id, serial) "
+    "SELECT :tenant_id, e, s FROM unnest(CAST(:event_ids AS VARCHAR[]), CAST(:serials AS VARCHAR[])) AS v(e, s)"
+)
+_PG_UNITS_INSERT = sql_text(
+    "INSERT INTO code_units (tenant_id, serial, batch_id, level, status, commissioned_at) "
+    "SELECT :tenant_id, s, b, l, 'active', :now "
+    "FROM unnest(CAST(:serials AS VARCHAR[]), CAST(:batch_ids AS VARCHAR[]), CAST(:levels AS VARCHAR[])) "
+    "AS v(s, b, l)"
+)
+
+
+def _insert_epcs(session: Session, tenant_id: str, event_ids: list[str], serials: list[str]) -> None:
+    if not serials:
+        return
+    if _is_postgresql(session):
+        session.connection().execute(
+            _PG_EPCS, {"tenant_id": tenant_id, "event_ids": event_ids, "serials": serials}
+        )
+        return
+    # SQLite: the driver's executemany over plain tuples (its loop runs in C).
+    session.connection().exec_driver_sql(
+        "INSERT INTO code_event_epcs (tenant_id, event_id, serial) VALUES (?, ?, ?)",
+        [(tenant_id, e, c) for e, c in zip(event_ids, serials, strict=True)],
+    )
+
+
 def _units(session: Session, serials: Sequence[str]) -> dict[str, UnitRow]:
     tenant_id = current_tenant(session)
     found: dict[str, UnitRow] = {}
-    for start in range(0, len(serials), _CHUNK):
-        chunk = serials[start : start + _CHUNK]
-        stmt = select(*_UNIT_COLUMNS).where(CodeUnit.tenant_id == tenant_id, CodeUnit.serial.in_(chunk))
-        found.update((row[0], UnitRow(*row)) for row in session.execute(stmt))
+    if _is_postgresql(session):
+        if session.autoflush:
+            session.flush()
+        rows = session.connection().execute(_PG_UNITS, {"tenant_id": tenant_id, "serials": list(serials)})
+        return {row[0]: UnitRow(*row) for row in rows}
+    if session.autoflush:
+        session.flush()
+    # SQLite: the codes as one JSON array parameter (json_each), one small statement.
+    rows = session.connection().exec_driver_sql(
+        "SELECT serial, batch_id, level, parent_serial, holder_org_id, status FROM code_units "
+        "WHERE tenant_id = ? AND serial IN (SELECT value FROM json_each(?))",
+        (tenant_id, json.dumps(list(serials))),
+    )
+    found.update((row[0], UnitRow(*row)) for row in rows.all())
     return found
 
 
@@ -193,11 +248,7 @@ def _record(
     )
     session.add(event)
     session.flush()
-    if serials:
-        session.execute(
-            insert(_EPCS),
-            [{"tenant_id": tenant_id, "event_id": event.id, "serial": s} for s in serials],
-        )
+    _insert_epcs(session, tenant_id, [event.id] * len(serials), list(serials))
     return event
 
 
@@ -220,17 +271,28 @@ def commission(serials: Sequence[str], *, session: Session, secret_key: str) -> 
             _refuse("serials", i, "already_commissioned", conflict=True)
     tenant_id = current_tenant(session)
     now = utcnow()
-    session.execute(
-        insert(_UNITS),
-        [
+    if _is_postgresql(session):
+        session.connection().execute(
+            _PG_UNITS_INSERT,
             {
                 "tenant_id": tenant_id,
-                "serial": s,
-                "batch_id": b,
-                "level": resolved.batches[b].level,
-                "status": "active",
-                "commissioned_at": now,
-            }
+                "now": now,
+                "serials": resolved.serials,
+                "batch_ids": resolved.batch_ids,
+                "levels": [resolved.batches[b].level for b in resolved.batch_ids],
+            },
+        )
+        return _result(_record(session, "commission", resolved.serials))
+    # SQLite: the driver's executemany over tuples; the time stored as the column type stores it.
+    connection = session.connection()
+    stamp = _UNITS.c.commissioned_at.type.bind_processor(connection.dialect)
+    stored = stamp(now) if stamp else now
+    levels = {b: batch.level for b, batch in resolved.batches.items()}
+    connection.exec_driver_sql(
+        "INSERT INTO code_units (tenant_id, serial, batch_id, level, status, commissioned_at) "
+        "VALUES (?, ?, ?, ?, 'active', ?)",
+        [
+            (tenant_id, s, b, levels[b], stored)
             for s, b in zip(resolved.serials, resolved.batch_ids, strict=True)
         ],
     )
@@ -349,40 +411,21 @@ def _set_parents(session: Session, tenant_id: str, target: dict[str, str]) -> in
     """Set each code's container where it has none; the number of rows changed.
 
     A code another transaction packed first is not changed, so the count comes up short. On
-    PostgreSQL one ``UPDATE … FROM (VALUES …)`` per 2,000 codes; on SQLite a parameterised
-    UPDATE run for every code (``executemany``, in-process and fast there).
+    PostgreSQL one ``UPDATE … FROM unnest(children, parents)`` with two array parameters; on
+    SQLite a parameterised UPDATE run for every code (the driver's ``executemany``, in C).
     """
-    table = _UNITS
     pairs = list(target.items())
-    if session.get_bind().dialect.name == "postgresql":
-        changed = 0
-        for start in range(0, len(pairs), 2000):
-            rows = values(column("child", String), column("parent", String), name="packed").data(
-                pairs[start : start + 2000]
-            )
-            stmt = (
-                update(table)
-                .where(
-                    table.c.tenant_id == tenant_id,
-                    table.c.serial == rows.c.child,
-                    # The IN list gives the planner the primary key path whatever the statistics.
-                    table.c.serial.in_([c for c, _ in pairs[start : start + 2000]]),
-                    table.c.parent_serial.is_(None),
-                )
-                .values(parent_serial=rows.c.parent)
-            )
-            changed += session.connection().execute(stmt).rowcount
-        return changed
-    guarded = (
-        update(table)
-        .where(
-            table.c.tenant_id == tenant_id,
-            table.c.serial == bindparam("child"),
-            table.c.parent_serial.is_(None),
+    if _is_postgresql(session):
+        result = session.connection().execute(
+            _PG_SET_PARENTS,
+            {"tenant_id": tenant_id, "children": list(target), "parents": list(target.values())},
         )
-        .values(parent_serial=bindparam("parent"))
+        return int(result.rowcount)
+    result = session.connection().exec_driver_sql(
+        "UPDATE code_units SET parent_serial = ? WHERE tenant_id = ? AND serial = ? AND parent_serial IS NULL",
+        [(p, tenant_id, c) for c, p in pairs],
     )
-    return session.connection().execute(guarded, [{"child": c, "parent": p} for c, p in pairs]).rowcount
+    return int(result.rowcount)
 
 
 def _record_many(session: Session, kind: str, items: list[tuple[str, list[str]]]) -> list[PackingResult]:
@@ -400,14 +443,12 @@ def _record_many(session: Session, kind: str, items: list[tuple[str, list[str]]]
         }
         for parent, codes in items
     ]
-    session.execute(insert(_EVENTS), events)
-    session.execute(
-        insert(_EPCS),
-        [
-            {"tenant_id": tenant_id, "event_id": e["id"], "serial": c}
-            for e, (_, codes) in zip(events, items, strict=True)
-            for c in codes
-        ],
+    session.connection().execute(insert(_EVENTS), events)
+    _insert_epcs(
+        session,
+        tenant_id,
+        [str(e["id"]) for e, (_, codes) in zip(events, items, strict=True) for _c in codes],
+        [c for _, codes in items for c in codes],
     )
     return [
         PackingResult(event_id=str(e["id"]), kind=kind, event_time=now, parent_serial=p, count=len(codes))

@@ -9,22 +9,27 @@ falls in no cached range reloads the ranges once (another process may have creat
 from __future__ import annotations
 
 import bisect
+import string
 import threading
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from urllib.parse import quote, urlencode
 
 from sqlalchemy import func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from bcone.codes import _cache
 from bcone.codes._crypto import KeyUnsealFailed, new_code_secret, seal, unseal
+from bcone.codes._identity import WeChatApp
 from bcone.codes._serials import MAX_KEY_VERSION
 from bcone.codes._serials import CodeKey as SerialKey
 from bcone.codes.errors import CodeKeyUnavailable, KeyVersionsExhausted
 from bcone.codes.models import DEFAULT_WARN_THRESHOLD, CodeBatch, CodeKey, CodeSpace
 from bcone.codes.schemas import CodeSettingsOut, CodeSettingsUpdate, KeyOut
 from bcone.core.db import utcnow
+from bcone.core.errors import ValidationFailed
 from bcone.core.tenancy import current_tenant
 
 # Where printed codes point when a tenant has not set its own resolver host.
@@ -210,6 +215,11 @@ def code_settings(*, session: Session) -> CodeSettingsOut:
         current_key_version=space.current_key_version if space else 0,
         key_versions=versions,
         codes_issued=int(issued or 0),
+        wechat_appid=space.wechat_appid if space else None,
+        wechat_scope=space.wechat_scope if space else None,
+        wechat_open_platform_id=space.wechat_open_platform_id if space else None,
+        wechat_secret_set=bool(space and space.wechat_secret_sealed),
+        nps_survey_url=space.nps_survey_url if space else None,
     )
 
 
@@ -221,7 +231,28 @@ def update_code_settings(data: CodeSettingsUpdate, *, session: Session, secret_k
         space.resolver_host = data.resolver_host.lower() if data.resolver_host else None
     if "warn_threshold" in sent and data.warn_threshold is not None:
         space.warn_threshold = data.warn_threshold
+    tenant_id = current_tenant(session)
+    if "wechat_appid" in sent:
+        space.wechat_appid = data.wechat_appid or None
+    if "wechat_secret" in sent:
+        space.wechat_secret_sealed = (
+            seal(
+                data.wechat_secret.encode(),
+                secret_key=secret_key,
+                tenant_id=tenant_id,
+                version=WECHAT_SECRET_SLOT,
+            )
+            if data.wechat_secret
+            else None
+        )
+    if "wechat_scope" in sent and data.wechat_scope:
+        space.wechat_scope = data.wechat_scope
+    if "wechat_open_platform_id" in sent:
+        space.wechat_open_platform_id = data.wechat_open_platform_id or None
+    if "nps_survey_url" in sent:
+        space.nps_survey_url = check_survey_template(data.nps_survey_url or "") or None
     session.flush()
+    _cache.forget_settings(tenant_id)
     return code_settings(session=session)
 
 
@@ -232,3 +263,78 @@ def warn_threshold(session: Session) -> int:
 
 def space_of(session: Session) -> CodeSpace | None:
     return _space_row(session, lock=False)
+
+
+# The sealed WeChat app secret uses a key slot no code key version can take (0..31).
+WECHAT_SECRET_SLOT = 1000
+SURVEY_FIELDS = ("org_id", "sku", "region", "serial")
+
+
+def check_survey_template(template: str) -> str:
+    """An NPS survey link template, checked: a path or an http(s) URL, known placeholders only."""
+    template = template.strip()
+    if not template:
+        return ""
+    if not template.startswith(("/", "https://", "http://")):
+        raise ValidationFailed(
+            "the survey link is a path (/nps/...) or an http(s) URL", field="nps_survey_url"
+        )
+    try:
+        names = [name for _, name, _, _ in string.Formatter().parse(template) if name is not None]
+    except ValueError as exc:
+        raise ValidationFailed(
+            f"the survey link template is malformed: {exc}", field="nps_survey_url"
+        ) from None
+    unknown = sorted(set(names) - set(SURVEY_FIELDS))
+    if unknown:
+        raise ValidationFailed(
+            f"unknown placeholder {{{unknown[0]}}} (known: {', '.join(SURVEY_FIELDS)})",
+            field="nps_survey_url",
+        )
+    return template
+
+
+def survey_link(template: str | None, values: Mapping[str, str | None]) -> str | None:
+    """The survey link for one scan: placeholders filled, else the values as query parameters."""
+    if not template:
+        return None
+    clean = {k: values.get(k) or "" for k in SURVEY_FIELDS}
+    names = {name for _, name, _, _ in string.Formatter().parse(template) if name}
+    if names:
+        return template.format(**{k: quote(v, safe="") for k, v in clean.items()})
+    separator = "&" if "?" in template else "?"
+    return template + separator + urlencode(clean)
+
+
+@dataclass(frozen=True, slots=True)
+class ScanPageSettings:
+    """What the scan page needs of the tenant's settings (cached like the other scan reads)."""
+
+    wechat: WeChatApp | None
+    nps_survey_url: str | None
+
+
+def scan_page_settings(session: Session, tenant_id: str, secret_key: str) -> ScanPageSettings:
+    def load() -> ScanPageSettings:
+        space = session.scalars(select(CodeSpace).where(CodeSpace.tenant_id == tenant_id)).one_or_none()
+        app = None
+        if space is not None and space.wechat_appid and space.wechat_secret_sealed:
+            try:
+                secret = unseal(
+                    space.wechat_secret_sealed,
+                    secret_key=secret_key,
+                    tenant_id=tenant_id,
+                    version=WECHAT_SECRET_SLOT,
+                ).decode()
+            except KeyUnsealFailed as exc:
+                raise CodeKeyUnavailable(str(exc)) from None
+            app = WeChatApp(
+                appid=space.wechat_appid,
+                secret=secret,
+                scope=space.wechat_scope or "snsapi_base",
+                open_platform_id=space.wechat_open_platform_id,
+            )
+        return ScanPageSettings(wechat=app, nps_survey_url=space.nps_survey_url if space else None)
+
+    found: ScanPageSettings = _cache.page_settings.get((_cache.database_key(session), tenant_id), load)
+    return found

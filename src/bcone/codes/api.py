@@ -6,7 +6,7 @@ resolver (``GET /01/{gtin}/21/{serial}``) lives in :mod:`bcone.codes.web`, at th
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, status
 from fastapi.responses import Response, StreamingResponse
@@ -225,11 +225,23 @@ def diversion_alerts(
     distributor_id: str | None = None,
     sku_code: str | None = None,
     province: str | None = None,
+    alert_status: Annotated[Literal["open", "closed"] | None, Query(alias="status")] = None,
 ) -> list[DiversionAlertOut]:
-    """Diversion alerts, newest first (at most 200)."""
+    """Diversion alerts (one per distributor, SKU and division while open, with its number of
+    occurrences), latest seen first (at most 200)."""
     return service.list_alerts(
-        session=session, distributor_id=distributor_id, sku_code=sku_code, province=province
+        session=session,
+        distributor_id=distributor_id,
+        sku_code=sku_code,
+        province=province,
+        status=alert_status,
     )
+
+
+@router.post("/codes/diversion/alerts/{alert_id}/close")
+def close_diversion_alert(alert_id: str, _: Editor, session: SessionDep) -> DiversionAlertOut:
+    """Mark an alert handled; the next out-of-region scan of its group opens a new one."""
+    return service.close_alert(alert_id, session=session)
 
 
 @router.get("/codes/diversion/groups")

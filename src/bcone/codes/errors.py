@@ -83,3 +83,42 @@ class CodeStateConflict(Conflict):
 class UnknownOrganization(ValidationFailed):
     code = "unknown_organization"
     title = "Unknown organisation"
+
+
+class ConsumerLoginFailed(ValidationFailed):
+    """A consumer's login on the scan page failed (bad OAuth state or code, wrong one-time code)."""
+
+    code = "consumer_login_failed"
+    title = "Consumer login failed"
+
+
+class TooManyLoginCodes(BconeError):
+    """Too many one-time codes for one phone, or too many wrong tries of one code (429)."""
+
+    code = "too_many_login_codes"
+    title = "Too many login attempts"
+    status = 429
+
+
+class WeChatNotConfigured(Conflict):
+    code = "wechat_not_configured"
+    title = "WeChat is not configured"
+
+
+class PhoneLoginDisabled(NotFound):
+    """Phone and one-time code is the development adapter: not served in production."""
+
+    code = "phone_login_disabled"
+    title = "Phone login is not available"
+
+
+class PhoneCodeRefused(ValidationFailed):
+    """A one-time code that was wrong, expired or tried too often (``outcome`` says which)."""
+
+    code = "phone_code_refused"
+    title = "One-time code refused"
+
+
+class DiversionAlertNotFound(NotFound):
+    code = "diversion_alert_not_found"
+    title = "Diversion alert not found"

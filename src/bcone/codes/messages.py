@@ -42,6 +42,37 @@ CODES_MESSAGES: dict[str, tuple[str, str]] = {
     "codes.scan.expiry_date": ("有效期至", "Best before"),
     "codes.scan.serial": ("防伪码", "Code"),
     "codes.scan.check_count": ("查询次数", "Times checked"),
+    "codes.nps_survey_url": ("满意度调查链接", "Satisfaction survey link"),
+    "codes.nps_survey_url_hint": (
+        "扫码页显示的调查链接，如 /nps/S1；可用 {org_id} {sku} {region} {serial}，否则自动附加为参数。",
+        "Shown on the scan page, e.g. /nps/S1; use {org_id} {sku} {region} {serial}, else they are added as parameters.",
+    ),
+    "codes.wechat": ("微信公众号登录", "WeChat official account login"),
+    "codes.wechat_hint": (
+        "配置后，消费者在微信内扫码先经微信授权（OAuth），奖励发到其 openid。",
+        "Once set, consumers scanning inside WeChat log in through WeChat OAuth and rewards go to their openid.",
+    ),
+    "codes.wechat_scope": ("授权范围", "OAuth scope"),
+    "codes.wechat_open_platform_id": (
+        "开放平台账号（unionid 范围）",
+        "Open platform account (unionid scope)",
+    ),
+    "codes.wechat_secret_set": ("已保存；留空则不变。", "Saved; leave empty to keep it."),
+    "codes.wechat_secret_hint": ("只写入，不会显示。", "Write-only; never shown."),
+    "codes.scan.login_wechat": ("微信授权登录，领取奖励", "Log in with WeChat to collect rewards"),
+    "codes.scan.login_phone": ("手机号登录，领取奖励", "Log in with your phone to collect rewards"),
+    "codes.scan.consumer": ("已登录：{who}", "Logged in: {who}"),
+    "codes.scan.survey": ("参与满意度调查", "Take our satisfaction survey"),
+    "codes.phone.title": ("手机号登录", "Log in with your phone"),
+    "codes.phone.phone": ("手机号", "Mobile number"),
+    "codes.phone.code": ("验证码", "One-time code"),
+    "codes.phone.send": ("获取验证码", "Send code"),
+    "codes.phone.verify": ("登录", "Log in"),
+    "codes.phone.sent": (
+        "验证码已发送（开发环境：见服务器日志），5 分钟内有效。",
+        "Code sent (development: see the server log); valid for 5 minutes.",
+    ),
+    "codes.phone.back": ("返回查询结果", "Back to the check"),
     # Console.
     "codes.title": ("一物一码", "Unit codes"),
     "codes.subtitle": (
@@ -147,6 +178,24 @@ def register() -> None:
 
 
 PACKING_MESSAGES: dict[str, tuple[str, str]] = {
+    "codes.packing.commission": ("赋码激活", "Commission"),
+    "codes.diversion.occurrences": ("次数", "Scans"),
+    "codes.diversion.status": ("状态", "Status"),
+    "codes.diversion.status.open": ("待处理", "Open"),
+    "codes.diversion.status.closed": ("已处理", "Closed"),
+    "codes.diversion.close": ("标记已处理", "Mark handled"),
+    "codes.diversion.closed_flash": ("预警已标记为已处理。", "Alert marked handled."),
+    "codes.packing.aggregate": ("装箱", "Pack"),
+    "codes.packing.disaggregate": ("拆箱", "Unpack"),
+    "codes.packing.receive": ("收货", "Receive"),
+    "codes.packing.serials": ("码（每行一个或用逗号分隔）", "Codes (one per line or comma-separated)"),
+    "codes.packing.parent_code": ("箱码或托盘码", "Case or pallet code"),
+    "codes.packing.children": ("装入的码", "Codes packed into it"),
+    "codes.packing.received_by": ("收货方", "Received by"),
+    "codes.packing.done.commission": ("已激活 {count} 个码。", "Commissioned {count} codes."),
+    "codes.packing.done.aggregate": ("已装箱 {count} 个码。", "Packed {count} codes."),
+    "codes.packing.done.disaggregate": ("已拆箱 {count} 个码。", "Unpacked {count} codes."),
+    "codes.packing.done.receive": ("已收货 {count} 个码。", "Received {count} codes."),
     "codes.packing": ("装箱与发货", "Packing and shipping"),
     "codes.packing_hint": (
         "EPCIS 事件：赋码激活、装箱、拆箱、发货、收货、门店开箱。",

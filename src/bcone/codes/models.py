@@ -22,6 +22,7 @@ from sqlalchemy import (
     LargeBinary,
     String,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -51,6 +52,14 @@ class CodeSpace(TimestampMixin, TenantScoped, Base):
     current_key_version: Mapped[int] = mapped_column(Integer, default=0)
     resolver_host: Mapped[str | None] = mapped_column(String(253))
     warn_threshold: Mapped[int] = mapped_column(Integer, default=DEFAULT_WARN_THRESHOLD)
+    # The consumer identity of the scan page: a WeChat official account (OAuth), its app secret
+    # sealed like the code keys, and the open platform that scopes unionids.
+    wechat_appid: Mapped[str | None] = mapped_column(String(32))
+    wechat_secret_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
+    wechat_scope: Mapped[str | None] = mapped_column(String(16))
+    wechat_open_platform_id: Mapped[str | None] = mapped_column(String(64))
+    # A link the scan page shows: a URL template with {org_id} {sku} {region} {serial}.
+    nps_survey_url: Mapped[str | None] = mapped_column(String(500))
 
 
 class CodeKey(IdMixin, TenantScoped, Base):
@@ -206,7 +215,17 @@ class CodeDiversionAlert(IdMixin, TenantScoped, Base):
     """A scan outside the regions its code was shipped to or planned for (窜货)."""
 
     __tablename__ = "code_diversion_alerts"
-    __table_args__ = (Index("ix_code_diversion_alerts_tenant_time", "tenant_id", "detected_at"),)
+    __table_args__ = (
+        Index("ix_code_diversion_alerts_tenant_time", "tenant_id", "detected_at"),
+        Index(
+            "uq_code_diversion_alerts_open_group",
+            "tenant_id",
+            "group_key",
+            unique=True,
+            sqlite_where=text("status = 'open'"),
+            postgresql_where=text("status = 'open'"),
+        ),
+    )
 
     serial: Mapped[str] = mapped_column(String(20))
     batch_id: Mapped[str] = mapped_column(String(36), ForeignKey("code_batches.id"))
@@ -221,3 +240,23 @@ class CodeDiversionAlert(IdMixin, TenantScoped, Base):
     lat: Mapped[float | None] = mapped_column(Float)
     lng: Mapped[float | None] = mapped_column(Float)
     detected_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # Deduplication: one open alert per (distributor, SKU, scan division); later scans of the
+    # same group count as occurrences of it. Closing it lets the next scan open a new one.
+    group_key: Mapped[str | None] = mapped_column(String(120))
+    occurrences: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    last_seen_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    status: Mapped[str] = mapped_column(String(8), default="open", server_default="open")
+
+
+class CodeConsumerOtp(IdMixin, TenantScoped, Base):
+    """A one-time code sent to a phone by the development identity adapter (written to the log)."""
+
+    __tablename__ = "code_consumer_otps"
+    __table_args__ = (Index("ix_code_consumer_otps_tenant_phone", "tenant_id", "phone_hash"),)
+
+    phone_hash: Mapped[str] = mapped_column(String(64))
+    code_hash: Mapped[str] = mapped_column(String(64))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

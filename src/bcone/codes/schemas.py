@@ -81,6 +81,11 @@ class CodeSettingsOut(BaseModel):
     current_key_version: int
     key_versions: list[int]
     codes_issued: int
+    wechat_appid: str | None = None
+    wechat_scope: str | None = None
+    wechat_open_platform_id: str | None = None
+    wechat_secret_set: bool = False
+    nps_survey_url: str | None = None
 
 
 class CodeSettingsUpdate(BaseModel):
@@ -90,6 +95,14 @@ class CodeSettingsUpdate(BaseModel):
 
     resolver_host: Annotated[str, Field(max_length=253, pattern=HOST_PATTERN)] | None = None
     warn_threshold: int | None = Field(default=None, ge=1, le=1000)
+    # The WeChat official account of the scan page's login (empty text clears it).
+    wechat_appid: Annotated[str, Field(max_length=32, pattern=r"^(wx[0-9a-zA-Z]{6,30})?$")] | None = None
+    wechat_secret: Annotated[str, Field(max_length=128, pattern=r"^[0-9a-zA-Z]*$")] | None = None
+    wechat_scope: Literal["snsapi_base", "snsapi_userinfo"] | None = None
+    wechat_open_platform_id: Annotated[str, Field(max_length=64, pattern=r"^[0-9A-Za-z_.-]*$")] | None = None
+    # The scan page's survey link: an https URL or a path, with {org_id} {sku} {region} {serial}
+    # where the values go (else they are added as query parameters). Empty text clears it.
+    nps_survey_url: Annotated[str, Field(max_length=500)] | None = None
 
 
 class KeyOut(BaseModel):
@@ -279,10 +292,14 @@ class DiversionAlertOut(BaseModel):
     lat: float | None
     lng: float | None
     detected_at: datetime
+    # Deduplicated: scans of the same (distributor, SKU, division) while the alert is open.
+    occurrences: int = 1
+    last_seen_at: datetime | None = None
+    status: Literal["open", "closed"] = "open"
 
 
 class DiversionGroupOut(BaseModel):
-    """Alerts grouped by distributor, SKU and province."""
+    """Out-of-region scans grouped by distributor, SKU and province (``alerts`` counts scans)."""
 
     distributor_id: str | None
     sku_code: str

@@ -11,7 +11,8 @@ from collections.abc import Callable, Mapping
 from sqlalchemy.orm import Session
 
 from bcone.codes._batches import create_batch, get_batch, list_batches, void_batch
-from bcone.codes._checks import EVENT_TYPE, check_code, lookup_code
+from bcone.codes._cache import TtlCache, database_key
+from bcone.codes._checks import EVENT_TYPE, check_code, lookup_code, tenant_of
 from bcone.codes._export import (
     MAX_QR_CODES,
     CodeExport,
@@ -31,7 +32,7 @@ from bcone.codes._space import (
     update_code_settings,
 )
 from bcone.codes.errors import CodeKeyUnavailable
-from bcone.codes.schemas import CheckOut, ExportFormat
+from bcone.codes.schemas import CheckOut, ExportFormat, Whereabouts
 from bcone.core.tenancy import TENANT_KEY, current_tenant
 
 
@@ -88,9 +89,11 @@ __all__ = [
     "MAX_QR_CODES",
     "CodeExport",
     "ParsedLink",
+    "TtlCache",
     "check_code",
     "code_settings",
     "create_batch",
+    "database_key",
     "get_batch",
     "list_batches",
     "lookup_code",
@@ -109,6 +112,7 @@ __all__ = [
 from bcone.codes._diversion import (  # noqa: E402
     add_exception,
     alert_groups,
+    close_alert,
     list_alerts,
     list_exceptions,
     set_rules,
@@ -135,6 +139,7 @@ __all__ += [
     "aggregate",
     "aggregate_many",
     "alert_groups",
+    "close_alert",
     "code_history",
     "commission",
     "commission_range",
@@ -149,3 +154,62 @@ __all__ += [
     "tolerance_km",
     "whereabouts",
 ]
+
+# The consumer identity of the scan page (a port: WeChat OAuth, or phone + one-time code in
+# development) and the scan page's settings (survey link).
+from bcone.codes._identity import (  # noqa: E402
+    COOKIE as CONSUMER_COOKIE,
+)
+from bcone.codes._identity import (  # noqa: E402
+    NONCE_COOKIE,
+    ConsumerIdentity,
+    HttpClient,
+    HttpxClient,
+    check_state,
+    configure_wechat,
+    make_state,
+    new_nonce,
+    phone_hash,
+    read_identity,
+    sign_identity,
+    start_phone_login,
+    verify_phone_login,
+)
+from bcone.codes._space import ScanPageSettings, scan_page_settings, survey_link  # noqa: E402
+
+__all__ += [
+    "CONSUMER_COOKIE",
+    "NONCE_COOKIE",
+    "ConsumerIdentity",
+    "HttpClient",
+    "HttpxClient",
+    "ScanPageSettings",
+    "check_state",
+    "configure_wechat",
+    "make_state",
+    "new_nonce",
+    "phone_hash",
+    "read_identity",
+    "scan_page_settings",
+    "sign_identity",
+    "start_phone_login",
+    "survey_link",
+    "tenant_of",
+    "verify_phone_login",
+]
+
+
+def unit_whereabouts(serial: str, *, session: Session) -> Whereabouts | None:
+    """Where a checked (canonical) serial is: its containers and holder; None if never commissioned."""
+    from bcone.codes._packing import whereabouts_of
+
+    return whereabouts_of(session, serial)
+
+
+def holder_of(serial: str, *, session: Session) -> str | None:
+    """The organisation a code's unit (or its case or pallet) was last shipped to or received by."""
+    where = unit_whereabouts(serial, session=session)
+    return where.holder_org_id if where else None
+
+
+__all__ += ["holder_of", "unit_whereabouts"]

@@ -2,22 +2,35 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+import asyncio
+import contextvars
+import functools
+import json
+import re
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Annotated, Any, TypeVar
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form, Query, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from pydantic import ValidationError
+from sqlalchemy.orm import Session
 
 from bcone.codes import service
-from bcone.codes.errors import CodeNotGenuine
+from bcone.codes.errors import CodeNotGenuine, PhoneCodeRefused, PhoneLoginDisabled, WeChatNotConfigured
 from bcone.codes.messages import CODES_MESSAGES
 from bcone.codes.messages import register as _register_messages
 from bcone.codes.schemas import BatchIn, CheckOut, CodeSettingsUpdate, Location, PackingLevel, VoidIn
+from bcone.codes.service import ConsumerIdentity
 from bcone.core.auth import BRAND_ROLES, Principal, Role
-from bcone.core.db import Database
+from bcone.core.db import Database, end_unit_of_work, run_blocking
 from bcone.core.deps import PageDep, SessionDep, SettingsDep, require_roles
 from bcone.core.errors import BconeError, ValidationFailed, problem_response
 from bcone.core.pagination import PageParams
+from bcone.core.settings import Settings, get_settings
+from bcone.core.tenancy import bind_tenant
 from bcone.web.deps import ConsolePrincipal
 from bcone.web.i18n import request_locale
 from bcone.web.nav import NavItem, register_nav_item
@@ -27,6 +40,11 @@ _register_messages()
 register_nav_item(NavItem("nav.codes", "/codes", "box", 45))
 
 router = APIRouter(include_in_schema=False)
+# The consumers' routes (the printed URL and its login): mounted first by the app, since the
+# scan is the hottest route and FastAPI tries routes in order (hundreds of console and API
+# routes before it otherwise: a fifth of a scan's CPU went to route matching).
+scan_router = APIRouter(include_in_schema=False)
+T = TypeVar("T")
 
 Reader = Annotated[Principal, Depends(require_roles(*BRAND_ROLES))]
 Editor = Annotated[Principal, Depends(require_roles(Role.marketer))]
@@ -50,8 +68,21 @@ def _location(lat: float | None, lng: float | None, region: str | None) -> Locat
         raise ValidationFailed(f"{field}: {first['msg']}", field=field) from None
 
 
-@router.get("/01/{gtin}/21/{serial}")
-def scan(
+# Identity keys a client must not set itself outside development (the dev adapter's shortcut).
+_IDENTITY_KEYS = ("openid", "owner_type", "identity_via", "identities")
+_SCAN_PATH = re.compile(r"^/01/(\d{8,14})/21/([0-9A-Za-z]{1,64})$")
+
+
+def _consumer(request: Request, secret_key: str) -> ConsumerIdentity | None:
+    return service.read_identity(request.cookies.get(service.CONSUMER_COOKIE), secret_key=secret_key)
+
+
+def _development(settings: Settings) -> bool:
+    return settings.environment != "production"
+
+
+@scan_router.get("/01/{gtin}/21/{serial}")
+async def scan(
     request: Request,
     gtin: str,
     serial: str,
@@ -61,17 +92,47 @@ def scan(
     region: Annotated[str | None, Query(max_length=6)] = None,
 ) -> Response:
     """The printed URL: checks the code, records the check and answers a phone (H5 page) or an
-    app (``Accept: application/json``: the check as JSON, 404 problem+json when not genuine)."""
+    app (``Accept: application/json``: the check as JSON, 404 problem+json when not genuine).
+
+    The consumer is who the signed ``bcone_consumer`` cookie says (WeChat OAuth, or phone and
+    one-time code in development); inside WeChat without one, the page first sends the browser
+    through WeChat's OAuth when the brand has configured its official account. In development
+    the ``openid`` query parameter or cookie still names a consumer (never in production).
+
+    The unit of work runs in a database thread (``run_blocking``: a thinner hop than FastAPI's
+    thread pool for sync routes), so the event loop only parses and renders."""
     wants_json = _wants_json(request)
+    db: Database = request.app.state.db
+    identity = _consumer(request, settings.secret_key)
     try:
         location = _location(lat, lng, region)
-        db: Database = request.app.state.db
-        with db.session(write=True) as session:
-            result = service.check_code(
-                gtin, serial, location, session=session, secret_key=settings.secret_key
+        if identity is None and not wants_json and "MicroMessenger" in request.headers.get("user-agent", ""):
+            login = await run_blocking(
+                _wechat_login,
+                request.url.path,
+                str(request.base_url),
+                session=db.open_session(write=False),
+                secret_key=settings.secret_key,
             )
-            context = {**request.cookies, **request.query_params, "locale": request_locale(request)}
-            extras = service.notify_scan_listeners(result, context, session=session)
+            if login is not None:
+                return _redirect_to_wechat(login, settings)
+        context = {**request.cookies, **request.query_params, "locale": request_locale(request)}
+        if not _development(settings):
+            for key in _IDENTITY_KEYS:
+                context.pop(key, None)
+        # Opening a session does no I/O; the unit of work runs in the scans' own threads.
+        session = db.open_session(write=True)
+        result, extras, page = await _in_scan_thread(
+            _scan_unit,
+            gtin,
+            serial,
+            location,
+            context,
+            identity,
+            session=session,
+            secret_key=settings.secret_key,
+            development=_development(settings),
+        )
     except BconeError as exc:
         return problem_response(exc, request)
     status = 200 if result.genuine else 404
@@ -85,10 +146,349 @@ def scan(
                 serial=result.serial,
             )
             return problem_response(error, request)
-        return JSONResponse({**result.model_dump(mode="json"), **extras}, status_code=status)
+        answer = {**result.model_dump(mode="json"), **extras}
+        if page.get("survey_url"):
+            answer["survey_url"] = page["survey_url"]
+        return JSONResponse(answer, status_code=status)
     return render(
-        request, "codes/scan.html", {**_scan_context(result), "scan_extras": extras}, status_code=status
+        request,
+        "codes/scan.html",
+        {**_scan_context(result), "scan_extras": extras, "page": page},
+        status_code=status,
     )
+
+
+# Scans run in a small pool of their own rather than the 40 database writer threads: a scan is
+# mostly Python holding the GIL, and every extra thread contending for it costs CPU (measured:
+# about a third more CPU per scan with 16 scans in flight on 40 threads than on 4). Four threads
+# per process keep the database busy while one waits for it. BCONE_SCAN_THREADS changes it.
+_scan_pool: list[ThreadPoolExecutor] = []
+_scan_pool_lock = threading.Lock()
+
+
+async def _in_scan_thread(fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+    if not _scan_pool:
+        with _scan_pool_lock:
+            if not _scan_pool:
+                threads = get_settings().scan_threads
+                _scan_pool.append(ThreadPoolExecutor(threads, thread_name_prefix="bcone-scan"))
+    call = functools.partial(contextvars.copy_context().run, fn, *args, **kwargs)
+    return await asyncio.get_running_loop().run_in_executor(_scan_pool[0], call)
+
+
+def _scan_unit(
+    gtin: str,
+    serial: str,
+    location: Location,
+    context: dict[str, str],
+    identity: ConsumerIdentity | None,
+    *,
+    session: Session,
+    secret_key: str,
+    development: bool,
+) -> tuple[CheckOut, dict[str, object], dict[str, Any]]:
+    """One scan's unit of work: the check and the scan listeners, committed once; with what the
+    page shows besides (login links, survey link)."""
+    try:
+        identities: list[tuple[str, str]] = []
+        identity_tenant: str | None = None
+        if identity is not None:
+            identities, identity_tenant = identity.identities(), identity.tenant_id
+        elif development and context.get("openid"):
+            dev = ConsumerIdentity(tenant_id="", via="development", openid=context["openid"][:64])
+            identities = dev.identities()
+        if context.get("device"):
+            identities.append(("device", context["device"][:128]))
+        result = service.check_code(
+            gtin,
+            serial,
+            location,
+            session=session,
+            secret_key=secret_key,
+            identities=identities,
+            identity_tenant=identity_tenant,
+        )
+        tenant_id = session.info.get("tenant_id")
+        if identity is not None and identity.tenant_id == tenant_id:
+            context = {**context, **identity.context(), "identities": json.dumps(identities)}
+        elif development and context.get("openid"):
+            context = {**context, "identity_via": "development", "identities": json.dumps(identities)}
+        extras = service.notify_scan_listeners(result, context, session=session)
+        page = _page_extras(result, session, secret_key, identity, tenant_id, development, context)
+    except BaseException:
+        end_unit_of_work(session, commit=False)
+        raise
+    end_unit_of_work(session, commit=True)
+    return result, extras, page
+
+
+def _page_extras(
+    result: CheckOut,
+    session: Session,
+    secret_key: str,
+    identity: ConsumerIdentity | None,
+    tenant_id: Any,
+    development: bool,
+    context: dict[str, str],
+) -> dict[str, Any]:
+    if not isinstance(tenant_id, str) or not result.genuine:
+        return {}
+    page_settings = service.scan_page_settings(session, tenant_id, secret_key)
+    page: dict[str, Any] = {}
+    if identity is not None and identity.tenant_id == tenant_id:
+        page["consumer"] = identity.phone_masked or (identity.openid or "")[:6] + "…"
+    elif not context.get("openid"):
+        if page_settings.wechat is not None:
+            page["wechat_login"] = True
+        elif development:
+            page["phone_login"] = True
+    if page_settings.nps_survey_url:
+        page["survey_url"] = service.survey_link(
+            page_settings.nps_survey_url,
+            {
+                "org_id": service.holder_of(result.serial, session=session),
+                "sku": result.product.sku_code if result.product else None,
+                "region": result.first_region,
+                "serial": result.serial,
+            },
+        )
+    return page
+
+
+def _wechat_login(path: str, base_url: str, *, session: Session, secret_key: str) -> tuple[str, str] | None:
+    """(WeChat's authorize URL, the nonce for the browser's cookie) when the code's brand logs its
+    consumers in with WeChat; None otherwise."""
+    try:
+        match = _SCAN_PATH.match(path)
+        if match is None:
+            return None
+        tenant_id = service.tenant_of(match.group(1), match.group(2), session=session, secret_key=secret_key)
+        if tenant_id is None:
+            return None
+        app = service.scan_page_settings(session, tenant_id, secret_key).wechat
+        if app is None:
+            return None
+        nonce = service.new_nonce()
+        state = service.make_state(secret_key=secret_key, nonce=nonce, tenant_id=tenant_id, next_path=path)
+        callback = f"{base_url.rstrip('/')}/consumer/wechat/callback?{urlencode({'next': path})}"
+        return app.authorize(callback, state), nonce
+    finally:
+        end_unit_of_work(session, commit=False)
+
+
+def _redirect_to_wechat(login: tuple[str, str], settings: Settings) -> Response:
+    authorize, nonce = login
+    response = RedirectResponse(authorize, status_code=302)
+    response.set_cookie(
+        service.NONCE_COOKIE,
+        nonce,
+        max_age=600,
+        httponly=True,
+        samesite="lax",
+        secure=settings.secure_cookies,
+    )
+    return response
+
+
+def _set_consumer(response: Response, identity: ConsumerIdentity, settings: Settings) -> Response:
+    response.set_cookie(
+        service.CONSUMER_COOKIE,
+        service.sign_identity(identity, secret_key=settings.secret_key),
+        max_age=30 * 24 * 3600,
+        httponly=True,
+        samesite="lax",
+        secure=settings.secure_cookies,
+    )
+    return response
+
+
+def _next_path(value: str | None) -> tuple[str, str, str]:
+    """A scan path to return to (never another site): (path, gtin, serial); 422 otherwise."""
+    match = _SCAN_PATH.match(value or "")
+    if match is None:
+        raise ValidationFailed(
+            "next must be the path of a scanned code (/01/{gtin}/21/{serial})", field="next"
+        )
+    return match.group(0), match.group(1), match.group(2)
+
+
+@scan_router.get("/consumer/wechat/login")
+async def wechat_login(
+    request: Request, settings: SettingsDep, next: Annotated[str, Query(max_length=200)] = ""
+) -> Response:
+    """Send the browser to WeChat's OAuth for the brand of the code at ``next``."""
+    try:
+        path, _, _ = _next_path(next)
+        db: Database = request.app.state.db
+        login = await run_blocking(
+            _wechat_login,
+            path,
+            str(request.base_url),
+            session=db.open_session(write=False),
+            secret_key=settings.secret_key,
+        )
+        if login is None:
+            raise WeChatNotConfigured("this brand has no WeChat official account configured", field="next")
+    except BconeError as exc:
+        return problem_response(exc, request)
+    return _redirect_to_wechat(login, settings)
+
+
+@scan_router.get("/consumer/wechat/callback")
+async def wechat_callback(
+    request: Request,
+    settings: SettingsDep,
+    code: Annotated[str, Query(max_length=128)] = "",
+    state: Annotated[str, Query(max_length=128)] = "",
+    next: Annotated[str, Query(max_length=200)] = "",
+) -> Response:
+    """WeChat's redirect after OAuth: check the signed state against this browser's nonce,
+    exchange the code for the openid (and unionid), keep it in the signed cookie, go back."""
+    try:
+        path, gtin, serial = _next_path(next)
+        db: Database = request.app.state.db
+        identity = await run_blocking(
+            _wechat_exchange,
+            gtin,
+            serial,
+            path,
+            code,
+            state,
+            request.cookies.get(service.NONCE_COOKIE),
+            session=db.open_session(write=False),
+            secret_key=settings.secret_key,
+        )
+    except BconeError as exc:
+        return problem_response(exc, request)
+    response = _set_consumer(RedirectResponse(path, status_code=303), identity, settings)
+    response.delete_cookie(service.NONCE_COOKIE)
+    return response
+
+
+def _wechat_exchange(
+    gtin: str,
+    serial: str,
+    path: str,
+    code: str,
+    state: str,
+    nonce: str | None,
+    *,
+    session: Session,
+    secret_key: str,
+) -> ConsumerIdentity:
+    try:
+        tenant_id = service.tenant_of(gtin, serial, session=session, secret_key=secret_key)
+        if tenant_id is None:
+            raise ValidationFailed("not a code of any brand here", field="next")
+        service.check_state(
+            state, secret_key=secret_key, nonce_cookie=nonce, tenant_id=tenant_id, next_path=path
+        )
+        app = service.scan_page_settings(session, tenant_id, secret_key).wechat
+        if app is None:
+            raise WeChatNotConfigured("this brand has no WeChat official account configured", field="next")
+        return app.exchange(code, tenant_id)
+    finally:
+        end_unit_of_work(session, commit=False)
+
+
+@scan_router.get("/consumer/phone")
+def phone_login_page(
+    request: Request, settings: SettingsDep, next: Annotated[str, Query(max_length=200)] = ""
+) -> Response:
+    """Development adapter: type a phone number, then the one-time code written to the log."""
+    if not _development(settings):
+        return problem_response(PhoneLoginDisabled("phone login is a development adapter"), request)
+    try:
+        path, _, _ = _next_path(next)
+    except BconeError as exc:
+        return problem_response(exc, request)
+    return render(
+        request, "codes/consumer_phone.html", {"next": path, "step": "phone", "phone": "", "error": None}
+    )
+
+
+@scan_router.post("/consumer/phone")
+async def phone_login(
+    request: Request,
+    settings: SettingsDep,
+    next: Annotated[str, Form(max_length=200)] = "",
+    phone: Annotated[str, Form(max_length=32)] = "",
+    code: Annotated[str, Form(max_length=12)] = "",
+) -> Response:
+    """Send a code (no ``code`` field) or check one; a proven phone goes into the signed cookie."""
+    if not _development(settings):
+        return problem_response(PhoneLoginDisabled("phone login is a development adapter"), request)
+    db: Database = request.app.state.db
+    try:
+        path, gtin, serial = _next_path(next)
+        outcome, identity, left = await run_blocking(
+            _phone_unit,
+            gtin,
+            serial,
+            phone,
+            code,
+            session=db.open_session(write=True),
+            secret_key=settings.secret_key,
+        )
+    except BconeError as exc:
+        if _wants_json(request):
+            return problem_response(exc, request)
+        step = "code" if code else "phone"
+        error = {"field": exc.field, "detail": exc.detail, "code": exc.code}
+        return render(
+            request,
+            "codes/consumer_phone.html",
+            {"next": next, "step": step, "phone": phone, "error": error},
+            status_code=exc.status,
+        )
+    if outcome == "sent":
+        return render(
+            request,
+            "codes/consumer_phone.html",
+            {"next": path, "step": "code", "phone": phone, "error": None},
+        )
+    if identity is None:
+        refused = PhoneCodeRefused(
+            f"the code is {outcome}" + (f"; {left} tries left" if outcome == "wrong" else ""),
+            field="code",
+            outcome=outcome,
+            tries_left=left,
+        )
+        if _wants_json(request):
+            return problem_response(refused, request)
+        return render(
+            request,
+            "codes/consumer_phone.html",
+            {
+                "next": path,
+                "step": "phone" if outcome != "wrong" else "code",
+                "phone": phone,
+                "error": {"field": "code", "detail": refused.detail, "code": outcome},
+            },
+            status_code=refused.status,
+        )
+    return _set_consumer(RedirectResponse(path, status_code=303), identity, settings)
+
+
+def _phone_unit(
+    gtin: str, serial: str, phone: str, code: str, *, session: Session, secret_key: str
+) -> tuple[str, ConsumerIdentity | None, int]:
+    """Send or check a code in the code's tenant; committed even when the code is wrong (the try counts)."""
+    try:
+        tenant_id = service.tenant_of(gtin, serial, session=session, secret_key=secret_key)
+        if tenant_id is None:
+            raise ValidationFailed("not a code of any brand here", field="next")
+        bind_tenant(session, tenant_id)
+        if not code.strip():
+            service.start_phone_login(phone, session=session, secret_key=secret_key)
+            answer: tuple[str, ConsumerIdentity | None, int] = ("sent", None, 0)
+        else:
+            answer = service.verify_phone_login(phone, code, session=session, secret_key=secret_key)
+    except BaseException:
+        end_unit_of_work(session, commit=False)
+        raise
+    end_unit_of_work(session, commit=True)
+    return answer
 
 
 def _scan_context(result: CheckOut) -> dict[str, Any]:
@@ -241,7 +641,14 @@ def _settings_page(
     request: Request, session: SessionDep, form: dict[str, str], errors: dict[str, str], status: int = 200
 ) -> Response:
     current = service.code_settings(session=session)
-    values = form or {"resolver_host": current.resolver_host, "warn_threshold": str(current.warn_threshold)}
+    values = form or {
+        "resolver_host": current.resolver_host,
+        "warn_threshold": str(current.warn_threshold),
+        "nps_survey_url": current.nps_survey_url or "",
+        "wechat_appid": current.wechat_appid or "",
+        "wechat_scope": current.wechat_scope or "snsapi_base",
+        "wechat_open_platform_id": current.wechat_open_platform_id or "",
+    }
     ctx = {"current": current, "form": values, "errors": errors}
     return render(request, "codes/settings.html", ctx, status_code=status)
 
@@ -261,17 +668,42 @@ def save_settings(
     settings: SettingsDep,
     resolver_host: Annotated[str, Form()] = "",
     warn_threshold: Annotated[str, Form()] = "",
+    nps_survey_url: Annotated[str, Form()] = "",
+    wechat_appid: Annotated[str, Form()] = "",
+    wechat_secret: Annotated[str, Form()] = "",
+    wechat_scope: Annotated[str, Form()] = "snsapi_base",
+    wechat_open_platform_id: Annotated[str, Form()] = "",
 ) -> Response:
-    """Save the settings, or show the form again with the errors next to their fields."""
-    form = {"resolver_host": resolver_host, "warn_threshold": warn_threshold}
+    """Save the settings, or show the form again with the errors next to their fields.
+
+    The WeChat app secret is write-only: left empty, the stored one is kept."""
+    form = {
+        "resolver_host": resolver_host,
+        "warn_threshold": warn_threshold,
+        "nps_survey_url": nps_survey_url,
+        "wechat_appid": wechat_appid,
+        "wechat_scope": wechat_scope,
+        "wechat_open_platform_id": wechat_open_platform_id,
+    }
+    values: dict[str, Any] = {
+        "resolver_host": resolver_host.strip() or None,
+        "warn_threshold": warn_threshold.strip() or None,
+        "nps_survey_url": nps_survey_url.strip(),
+        "wechat_appid": wechat_appid.strip(),
+        "wechat_scope": wechat_scope or "snsapi_base",
+        "wechat_open_platform_id": wechat_open_platform_id.strip(),
+    }
+    if wechat_secret.strip():
+        values["wechat_secret"] = wechat_secret.strip()
     try:
-        data = CodeSettingsUpdate.model_validate(
-            {"resolver_host": resolver_host.strip() or None, "warn_threshold": warn_threshold.strip() or None}
-        )
+        data = CodeSettingsUpdate.model_validate(values)
+        service.update_code_settings(data, session=session, secret_key=settings.secret_key)
     except ValidationError as exc:
         errors = {str(e["loc"][0]): "codes.error.invalid" for e in exc.errors() if e["loc"]}
         return _settings_page(request, session, form, errors, status=422)
-    service.update_code_settings(data, session=session, secret_key=settings.secret_key)
+    except BconeError as exc:
+        session.rollback()
+        return _settings_page(request, session, form, {exc.field or "form": exc.detail}, status=exc.status)
     response = redirect_to("/codes/settings")
     flash(request, response, "codes.settings_saved")
     return response
@@ -314,6 +746,7 @@ def _packing_page(
     form: dict[str, str],
     errors: dict[str, str],
     status: int = 200,
+    op: dict[str, str] | None = None,
 ) -> Response:
     ctx = {
         "events": service.recent_events(session, limit=50),
@@ -321,8 +754,56 @@ def _packing_page(
         "can_edit": principal.has_role(Role.marketer),
         "form": form,
         "errors": errors,
+        "op": op or {},
     }
     return render(request, "codes/packing.html", ctx, status_code=status)
+
+
+_PACKING_ACTIONS = ("commission", "aggregate", "disaggregate", "receive")
+
+
+@router.post("/codes/packing/op/{action}")
+def packing_form(
+    request: Request,
+    action: str,
+    _: ConsolePrincipal,
+    principal: Editor,
+    session: SessionDep,
+    settings: SettingsDep,
+    serials: Annotated[str, Form()] = "",
+    parent: Annotated[str, Form()] = "",
+    org_id: Annotated[str, Form()] = "",
+) -> Response:
+    """Commission pasted codes, pack children into a case or pallet, unpack one, or receive
+    shipped goods at an organisation; the first bad code is shown with the form, nothing written."""
+    codes = serials.replace(",", " ").split()
+    op = {"action": action, "serials": serials, "parent": parent, "org_id": org_id}
+    key = settings.secret_key
+    try:
+        if action == "commission":
+            result = service.commission(codes, session=session, secret_key=key)
+        elif action == "aggregate":
+            if not parent.strip():
+                raise ValidationFailed("the case or pallet code is required", field="parent")
+            result = service.aggregate(parent.strip(), codes, session=session, secret_key=key)
+        elif action == "disaggregate":
+            result = service.disaggregate(parent.strip(), session=session, secret_key=key)
+        elif action == "receive":
+            result = service.receive(codes, org_id, session=session, secret_key=key)
+        else:
+            raise ValidationFailed(
+                f"unknown action {action!r} (one of {', '.join(_PACKING_ACTIONS)})", field="action"
+            )
+    except BconeError as exc:
+        session.rollback()
+        detail = (
+            exc.detail if not exc.field or exc.detail.startswith(exc.field) else f"{exc.field}: {exc.detail}"
+        )
+        op.update(field=exc.field or "", detail=detail)
+        return _packing_page(request, session, principal, {}, {}, exc.status, op)
+    response = redirect_to("/codes/packing")
+    flash(request, response, f"codes.packing.done.{action}", count=str(result.count))
+    return response
 
 
 @router.get("/codes/packing")
@@ -362,7 +843,7 @@ def ship_form(
 def diversion_page(
     request: Request,
     _: ConsolePrincipal,
-    __: Reader,
+    principal: Reader,
     session: SessionDep,
     distributor_id: str = "",
     sku_code: str = "",
@@ -390,7 +871,7 @@ def diversion_page(
         lat = a.lat if a.lat is not None else division.lat if division else None
         if lng is not None and lat is not None:
             spot = (round(lng, 2), round(lat, 2))
-            weights[spot] = weights.get(spot, 0) + 1
+            weights[spot] = weights.get(spot, 0) + a.occurrences
             places.setdefault(spot, labels.get(a.region, a.region))
     points = [[lng, lat, places[(lng, lat)], n, n] for (lng, lat), n in weights.items()]
     ctx = {
@@ -401,8 +882,20 @@ def diversion_page(
         "labels": labels,
         "points": points,
         "filters": {"distributor_id": distributor_id, "sku_code": sku_code, "province": province},
+        "can_edit": principal.has_role(Role.marketer),
     }
     return render(request, "codes/diversion.html", ctx)
+
+
+@router.post("/codes/diversion/alerts/{alert_id}/close")
+def close_alert_form(
+    request: Request, alert_id: str, _: ConsolePrincipal, __: Editor, session: SessionDep
+) -> Response:
+    """Mark an alert handled (its next occurrence opens a new one)."""
+    service.close_alert(alert_id, session=session)
+    response = redirect_to("/codes/diversion")
+    flash(request, response, "codes.diversion.closed_flash")
+    return response
 
 
 @router.get("/codes/assets/diversion.js")

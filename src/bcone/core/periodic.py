@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 
 from bcone.core.db import Database
@@ -49,14 +49,18 @@ def registered_periodic_tasks() -> list[str]:
 class PeriodicSchedule:
     """When each periodic task last ran, for one worker; :meth:`run_due` runs the due ones."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, only: Collection[str] | None = None) -> None:
+        """``only``: run just these tasks (by name) instead of every registered one."""
         self._last: dict[str, float] = {}
+        self._only = frozenset(only) if only is not None else None
 
     def run_due(self, db: Database, *, now: float | None = None) -> list[str]:
         """Run every task whose interval has passed; a failing task is logged and retried later."""
         clock = time.monotonic() if now is None else now
         ran: list[str] = []
         for task in list(_TASKS.values()):
+            if self._only is not None and task.name not in self._only:
+                continue
             last = self._last.get(task.name)
             if last is not None and clock - last < task.every_seconds:
                 continue

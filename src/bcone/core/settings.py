@@ -35,6 +35,10 @@ class Settings(BaseSettings):
     outbox_batch_size: int = Field(default=50_000, gt=0)
     jobs_mode: Literal["inline", "queue"] = "inline"
     page_size_default: int = Field(default=50, gt=0, le=500)
+    # Threads per process that run consumer scans (a scan is mostly Python holding the GIL).
+    scan_threads: int = Field(default=4, ge=1, le=64)
+    # Where WeChat's API is reached (OAuth code exchange); a sandbox or proxy may stand in.
+    wechat_api_base: str = "https://api.weixin.qq.com"
 
     @model_validator(mode="after")
     def _refuse_default_secrets(self) -> Settings:

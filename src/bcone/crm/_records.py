@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any, TypeVar
 
 from sqlalchemy import Select, delete, func, or_, select, union
@@ -18,12 +18,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
 from bcone.core.auth import Principal, Role
-from bcone.core.db import utcnow
+from bcone.core.db import as_utc, utcnow
 from bcone.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from bcone.core.events import append_event
 from bcone.core.pagination import Page, PageParams, paginate_rows
 from bcone.crm._defaults import DEFAULT_STAGES, default_items
 from bcone.crm.errors import (
     AccountNotFound,
+    ContactNotFound,
     DuplicateAccount,
     DuplicateSalesTeam,
     InvalidScorecard,
@@ -38,8 +40,10 @@ from bcone.crm.models import (
     Account,
     Activity,
     Assessment,
+    BackOfficeRequest,
     Contact,
     Contribution,
+    Mention,
     Opportunity,
     SalesTeam,
     SalesTeamMember,
@@ -47,6 +51,7 @@ from bcone.crm.models import (
     Stage,
     StageChange,
     TeamMember,
+    TierChange,
 )
 from bcone.crm.schemas import (
     AccountIn,
@@ -56,7 +61,9 @@ from bcone.crm.schemas import (
     AssessmentIn,
     AssessmentOut,
     ContactIn,
+    ContactNode,
     ContactOut,
+    ContactUpdate,
     ContributionIn,
     ContributionOut,
     OpportunityIn,
@@ -233,7 +240,9 @@ def create_account(data: AccountIn, *, session: Session) -> AccountOut:
     return AccountOut.model_validate(row)
 
 
-def update_account(account_id: str, data: AccountUpdate, *, session: Session) -> AccountOut:
+def update_account(
+    account_id: str, data: AccountUpdate, *, session: Session, changed_by: str | None = None
+) -> AccountOut:
     """Change an account; a new name is copied to its opportunities (their search uses it)."""
     row = _account_row(session, account_id)
     sent = data.model_fields_set
@@ -247,10 +256,14 @@ def update_account(account_id: str, data: AccountUpdate, *, session: Session) ->
         if data.owner_user_id:
             _check_user(session, data.owner_user_id, "owner_user_id")
         row.owner_user_id = data.owner_user_id
-    for name in ("industry", "notes"):
+    for name in ("industry", "notes", "potential", "strategic_fit"):
         if name in sent and getattr(data, name) is not None:
             setattr(row, name, getattr(data, name))
-    if "tier" in sent:
+    if "tier" in sent and data.tier != row.tier:
+        if data.tier is not None:
+            session.add(
+                TierChange(account_id=row.id, from_tier=row.tier, to_tier=data.tier, changed_by=changed_by)
+            )
         row.tier = data.tier
     session.flush()
     return AccountOut.model_validate(row)
@@ -261,9 +274,15 @@ def get_account(account_id: str, *, session: Session) -> AccountOut:
 
 
 def list_accounts(
-    params: PageParams, *, session: Session, tier: str | None = None, owner_user_id: str | None = None
+    params: PageParams,
+    *,
+    session: Session,
+    tier: str | None = None,
+    owner_user_id: str | None = None,
+    owner_user_ids: list[str] | None = None,
 ) -> Page[AccountOut]:
-    """Accounts by name; ``q`` searches name and industry."""
+    """Accounts by name; ``q`` searches name and industry; ``owner_user_ids`` limits the list to
+    those owners' accounts (a rep's or a team's scope on the console)."""
     stmt = select(Account).order_by(Account.name, Account.id)
     if params.q:
         stmt = stmt.where(
@@ -276,23 +295,95 @@ def list_accounts(
         stmt = stmt.where(Account.tier == tier)
     if owner_user_id:
         stmt = stmt.where(Account.owner_user_id == owner_user_id)
+    if owner_user_ids is not None:
+        stmt = stmt.where(Account.owner_user_id.in_(owner_user_ids))
     rows, total = paginate_rows(session, stmt, params)
     items = [AccountOut.model_validate(r) for r in rows]
     return Page(items=items, total=total, page=params.page, page_size=params.page_size)
 
 
+def _contact_row(session: Session, contact_id: str) -> Contact:
+    row = session.get(Contact, contact_id)
+    if row is None:
+        raise ContactNotFound(f"no contact {contact_id}", field="contact_id")
+    return row
+
+
+def _check_reports_to(session: Session, account_id: str, contact_id: str | None, boss_id: str) -> None:
+    """``boss_id`` must be another contact of the same account, and not one who (directly or
+    through others) reports to ``contact_id``: the reporting lines stay a forest."""
+    field = "reports_to_contact_id"
+    if boss_id == contact_id:
+        raise ValidationFailed("a contact does not report to themselves", field=field)
+    boss = session.get(Contact, boss_id)
+    if boss is None or boss.account_id != account_id:
+        raise ValidationFailed(f"no contact {boss_id} at this account", field=field)
+    if contact_id is None:
+        return
+    stmt = select(Contact.id, Contact.reports_to_contact_id).where(Contact.account_id == account_id)
+    lines = {row.id: row.reports_to_contact_id for row in session.execute(stmt)}
+    seen: set[str] = set()
+    current: str | None = boss_id
+    while current is not None and current not in seen:
+        if current == contact_id:
+            raise ValidationFailed("the reporting line would form a cycle", field=field)
+        seen.add(current)
+        current = lines.get(current)
+
+
 def add_contact(account_id: str, data: ContactIn, *, session: Session) -> ContactOut:
     _account_row(session, account_id)
+    if data.reports_to_contact_id:
+        _check_reports_to(session, account_id, None, data.reports_to_contact_id)
+    if data.owner_user_id:
+        _check_user(session, data.owner_user_id, "owner_user_id")
     row = Contact(account_id=account_id, **data.model_dump())
     session.add(row)
     session.flush()
     return ContactOut.model_validate(row)
 
 
+def update_contact(contact_id: str, data: ContactUpdate, *, session: Session) -> ContactOut:
+    """Change the fields sent; a new reporting line is checked against cycles. The contact row is
+    locked so that two concurrent changes of one account's lines cannot together form a cycle
+    unnoticed (the account row is locked too: it serialises changes across its contacts)."""
+    row = _contact_row(session, contact_id)
+    sent = data.model_fields_set
+    if "reports_to_contact_id" in sent:
+        session.execute(select(Account.id).where(Account.id == row.account_id).with_for_update())
+        if data.reports_to_contact_id:
+            _check_reports_to(session, row.account_id, row.id, data.reports_to_contact_id)
+        row.reports_to_contact_id = data.reports_to_contact_id
+    if "owner_user_id" in sent:
+        if data.owner_user_id:
+            _check_user(session, data.owner_user_id, "owner_user_id")
+        row.owner_user_id = data.owner_user_id
+    for name in ("name", "title", "phone", "email", "decision_role", "attitude", "relationship_strength"):
+        if name in sent and getattr(data, name) is not None:
+            setattr(row, name, getattr(data, name))
+    session.flush()
+    return ContactOut.model_validate(row)
+
+
+def get_contact(contact_id: str, *, session: Session) -> ContactOut:
+    return ContactOut.model_validate(_contact_row(session, contact_id))
+
+
 def list_contacts(account_id: str, *, session: Session) -> list[ContactOut]:
     _account_row(session, account_id)
     rows = session.scalars(select(Contact).where(Contact.account_id == account_id).order_by(Contact.name))
     return [ContactOut.model_validate(r) for r in rows]
+
+
+def relationship_map(account_id: str, *, session: Session) -> list[ContactNode]:
+    """The account's contacts as trees by reporting line, roots first, names in order."""
+    contacts = list_contacts(account_id, session=session)
+    nodes = {c.id: ContactNode(contact=c) for c in contacts}
+    roots: list[ContactNode] = []
+    for c in contacts:
+        boss = nodes.get(c.reports_to_contact_id or "")
+        (boss.reports if boss is not None else roots).append(nodes[c.id])
+    return roots
 
 
 # --- sales teams ---------------------------------------------------------------------------------
@@ -380,12 +471,30 @@ def _scoped_for_page(session: Session, stmt: Select[Any], viewer: Viewer) -> Sel
         return stmt
     if _no_access(viewer):
         return None
-    ids = list(session.scalars(select(_visible_ids_query(viewer).subquery().c[0]).limit(BOUND_IDS_MAX + 1)))
-    if not ids:
-        return None
-    if len(ids) > BOUND_IDS_MAX:
-        return stmt.where(Opportunity.id.in_(_visible_ids_query(viewer)))
-    return stmt.where(Opportunity.id.in_(ids))
+    uid = viewer.user_id
+    # A look-up on the (tenant, owner, close date) index first: a rep who owns many deals goes
+    # straight to the large-scope plan, without gathering the union of every visible id.
+    owned = session.scalars(
+        select(Opportunity.id).where(Opportunity.owner_user_id == uid).limit(BOUND_IDS_MAX + 1)
+    ).all()
+    if len(owned) <= BOUND_IDS_MAX:
+        ids = list(
+            session.scalars(select(_visible_ids_query(viewer).subquery().c[0]).limit(BOUND_IDS_MAX + 1))
+        )
+        if not ids:
+            return None
+        if len(ids) <= BOUND_IDS_MAX:
+            return stmt.where(Opportunity.id.in_(ids))
+    # Many visible rows: own deals by the owner index, plus the few of the iron triangle (and, for
+    # a manager, the teams they lead), as one OR the database answers from its indexes.
+    parts = [
+        Opportunity.owner_user_id == uid,
+        Opportunity.id.in_(select(TeamMember.opportunity_id).where(TeamMember.user_id == uid)),
+    ]
+    if viewer.role == Role.sales_manager.value:
+        led = select(SalesTeam.id).where(SalesTeam.manager_user_id == uid)
+        parts.append(Opportunity.sales_team_id.in_(led))
+    return stmt.where(or_(*parts))
 
 
 def opportunity_row(session: Session, opp_id: str, viewer: Viewer, *, lock: bool = False) -> Opportunity:
@@ -418,6 +527,7 @@ def opportunity_out(row: Opportunity) -> OpportunityOut:
         stage_moves=row.stage_moves,
         closed_at=row.closed_at,
         created_at=row.created_at,
+        cancelled_at=row.cancelled_at,
     )
 
 
@@ -538,6 +648,14 @@ def update_opportunity(
 
 
 def list_opportunity_rows(
+    params: PageParams, *, session: Session, viewer: Viewer, **filters: Any
+) -> tuple[list[Opportunity], int]:
+    """One page of visible opportunities by close date and their total (see :func:`_list_rows`)."""
+    rows, total, _capped = _list_rows(params, session=session, viewer=viewer, **filters)
+    return rows, total
+
+
+def _list_rows(
     params: PageParams,
     *,
     session: Session,
@@ -551,11 +669,15 @@ def list_opportunity_rows(
     forecast_category: str | None = None,
     close_from: date | None = None,
     close_to: date | None = None,
-) -> tuple[list[Opportunity], int]:
-    """One page of visible opportunities by close date; ``q`` searches name and account name."""
+) -> tuple[list[Opportunity], int, bool]:
+    """One page of visible opportunities by close date; ``q`` searches name and account name.
+
+    The total is exact when the search alone decides it (no scope, no filter: its match count)
+    or when the page is the last one; otherwise it is counted up to ``COUNT_PAGES_AHEAD`` pages
+    ahead (the third value says it is a lower bound)."""
     visible = _scoped_for_page(session, select(Opportunity), viewer)
     if visible is None:
-        return [], 0
+        return [], 0, False
     stmt = visible.order_by(Opportunity.close_date, Opportunity.id)
     search_total: int | None = None
     if params.q:
@@ -576,8 +698,85 @@ def list_opportunity_rows(
     if close_to:
         stmt = stmt.where(Opportunity.close_date <= close_to)
     if search_total == 0:
-        return [], 0  # nothing has the text, whatever the scope and filters
-    return paginate_rows(session, stmt, params)
+        return [], 0, False  # nothing has the text, whatever the scope and filters
+    filtered = viewer.sees_all is False or any(
+        (
+            stage,
+            status,
+            owner_user_id,
+            sales_team_id,
+            account_id,
+            grade,
+            forecast_category,
+            close_from,
+            close_to,
+        )
+    )
+    if filtered or search_total is None:
+        return page_with_capped_count(session, stmt, params, exact=None)
+    if search_total >= 0:
+        return page_with_capped_count(session, stmt, params, exact=search_total)
+    return page_with_capped_count(session, stmt, params, exact=None, at_least=-search_total)
+
+
+# A list counts its rows only this many pages past the one shown: the pager can always go that
+# far ahead, and a count over 100,000 rows (or a rep's scope joined against them) does not run
+# on every page view. The API says when the total is such a lower bound (``total_capped``).
+COUNT_PAGES_AHEAD = 10
+# ...and at least this many rows: small lists (and small pages) always get their exact total.
+COUNT_EXACT_UP_TO = 1000
+# From this offset on, a page walks the ordering index once over ids ("deferred join").
+DEFERRED_JOIN_FROM = 1000
+
+
+def page_with_capped_count(
+    session: Session, stmt: Select[Any], params: PageParams, *, exact: int | None, at_least: int = 0
+) -> tuple[list[Opportunity], int, bool]:
+    """One page of ``stmt`` and its total, counted at most ``COUNT_PAGES_AHEAD`` pages past this
+    one (and at least up to row ``COUNT_EXACT_UP_TO``); the third value says the total is then a
+    lower bound. ``exact``, when the caller knows the total, is used as it is; ``at_least``, a
+    count the caller stopped early, spares the count when it already reaches past the cap.
+
+    A shallow page reads its rows, then counts without ordering (the cheapest index the filters
+    allow). A deep page walks the ordering index once over ids only, for its own ids and those
+    of the pages ahead, and reads its rows by id: the offset is never walked twice.
+    """
+    ahead = max(COUNT_EXACT_UP_TO - params.offset, params.page_size * (COUNT_PAGES_AHEAD + 1))
+    if params.offset >= DEFERRED_JOIN_FROM:
+        ids = list(
+            session.scalars(stmt.with_only_columns(Opportunity.id).limit(ahead + 1).offset(params.offset))
+        )
+        page_ids = ids[: params.page_size]
+        rows = (
+            list(session.scalars(stmt.where(Opportunity.id.in_(page_ids)).limit(len(page_ids))))
+            if page_ids
+            else []
+        )
+        found: int | None = len(ids) if ids else None
+    else:
+        rows = list(session.scalars(stmt.limit(params.page_size).offset(params.offset)))
+        found = len(rows) if len(rows) < params.page_size and (rows or params.page == 1) else None
+        if found is not None:
+            return rows, params.offset + found, False  # the last page tells the total
+    if exact is not None:
+        return rows, exact, False
+    if found is None:
+        cap = params.offset + ahead
+        if at_least > cap:
+            return rows, cap, True  # the caller already counted past the cap (a common search word)
+        limited = stmt.order_by(None).with_only_columns(Opportunity.id).limit(cap + 1).subquery()
+        counted = int(session.scalar(select(func.count()).select_from(limited)) or 0)
+        return (rows, cap, True) if counted > cap else (rows, counted, False)
+    if found > ahead:
+        return rows, params.offset + ahead, True
+    return rows, params.offset + found, False
+
+
+def list_opportunity_page(
+    params: PageParams, *, session: Session, viewer: Viewer, **filters: Any
+) -> tuple[list[Opportunity], int, bool]:
+    """Like :func:`list_opportunity_rows`, with the count's cap: (rows, total, total_capped)."""
+    return _list_rows(params, session=session, viewer=viewer, **filters)
 
 
 # Up to this many matches a search reads the matching rows by id and sorts them; above it, it
@@ -588,16 +787,18 @@ SEARCH_SELECTIVE = 2000
 def _search(session: Session, stmt: Select[Any], q: str) -> tuple[Select[Any], int]:
     """Add the text search to ``stmt``, choosing the plan by how many rows match the text.
 
-    The matches are counted first over the covering (tenant_id, search_text, id) index, which is
-    cheap; the count also lets an empty search skip the page query.
+    The matches are counted first over the covering (tenant_id, search_text, id) index, and only
+    up to ``SEARCH_SELECTIVE + 1``: a common word stops the count early. The count (negative when
+    it stopped there: more rows match) also lets an empty search skip the page query.
     """
     pattern = q.lower()
     match = aliased(Opportunity)
     matching = select(match.id).where(match.search_text.contains(pattern, autoescape=True))
-    total = int(session.scalar(select(func.count()).select_from(matching.subquery())) or 0)
+    counted = select(func.count()).select_from(matching.limit(SEARCH_SELECTIVE + 1).subquery())
+    total = int(session.scalar(counted) or 0)
     if total <= SEARCH_SELECTIVE:
         return stmt.where(Opportunity.id.in_(matching)), total
-    return stmt.where(Opportunity.search_text.contains(pattern, autoescape=True)), total
+    return stmt.where(Opportunity.search_text.contains(pattern, autoescape=True)), -total
 
 
 def latest_assessments(session: Session, opp_ids: list[str]) -> dict[str, Assessment]:
@@ -653,8 +854,35 @@ def move_stage(opp_id: str, to_stage: str, *, session: Session, viewer: Viewer) 
         row.status = stage.outcome
         row.closed_at = utcnow()
         row.forecast_category = "closed"
+        append_outcome_event(session, row)
     session.flush()
     return opportunity_out(row)
+
+
+def append_outcome_event(session: Session, row: Opportunity) -> None:
+    """``opportunity.won`` / ``opportunity.lost`` to the warehouse, in the move's transaction.
+
+    The event id carries the move number, so a later outcome of the same deal (a won deal
+    cancelled into lost) is a new event, while appending the same move again is a no-op.
+    """
+    if row.status not in ("won", "lost"):
+        return
+    account = session.get(Account, row.account_id)
+    org_id = account.network_org_id if account is not None and account.kind == "network" else None
+    append_event(
+        session,
+        type=f"opportunity.{row.status}",
+        event_id=f"opportunity.{row.status}:{row.id}:{row.stage_moves}",
+        ts=utcnow(),
+        org_id=org_id,
+        amount=row.amount_fen,
+        properties={
+            "opportunity_id": row.id,
+            "grade": row.grade,
+            "stage": row.stage_key,
+            "owner": row.owner_user_id,
+        },
+    )
 
 
 def stage_history(opp_id: str, *, session: Session, viewer: Viewer) -> list[StageChangeOut]:
@@ -764,9 +992,15 @@ def add_activity(opp_id: str, data: ActivityIn, *, session: Session, viewer: Vie
 
 
 def timeline(opp_id: str, *, session: Session, viewer: Viewer) -> list[TimelineEntry]:
-    """Tasks, comments, stage changes, contributions and assessments, newest first."""
+    """Tasks, comments (with their mentions), back-office requests, stage changes, contributions
+    and assessments, newest first."""
     opportunity_row(session, opp_id, viewer)
     out: list[TimelineEntry] = []
+    mentions: dict[str, list[str]] = {}
+    for activity_id, user_id in session.execute(
+        select(Mention.activity_id, Mention.user_id).where(Mention.opportunity_id == opp_id)
+    ):
+        mentions.setdefault(activity_id, []).append(user_id)
     for a in session.scalars(select(Activity).where(Activity.opportunity_id == opp_id)):
         out.append(
             TimelineEntry(
@@ -776,6 +1010,21 @@ def timeline(opp_id: str, *, session: Session, viewer: Viewer) -> list[TimelineE
                 text=a.body,
                 done=a.done,
                 due_date=a.due_date,
+                id=a.id,
+                mentions=mentions.get(a.id, []),
+            )
+        )
+    for r in session.scalars(select(BackOfficeRequest).where(BackOfficeRequest.opportunity_id == opp_id)):
+        out.append(
+            TimelineEntry(
+                kind="request",
+                at=r.created_at,
+                user_id=r.requested_by,
+                text=f"[{r.kind}] {r.body}"
+                + (f" → {r.status}: {r.response}" if r.response else f" → {r.status}"),
+                done=r.status in ("done", "rejected"),
+                due_date=r.due_date,
+                id=r.id,
             )
         )
     for c in session.scalars(select(StageChange).where(StageChange.opportunity_id == opp_id)):
@@ -803,12 +1052,7 @@ def timeline(opp_id: str, *, session: Session, viewer: Viewer) -> list[TimelineE
                 text=f"v{s.template_version}: {total}",
             )
         )
-    return sorted(out, key=lambda e: _utc(e.at), reverse=True)
-
-
-def _utc(value: datetime) -> datetime:
-    """An aware UTC datetime (SQLite hands back naive UTC, PostgreSQL aware values)."""
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    return sorted(out, key=lambda e: as_utc(e.at), reverse=True)
 
 
 # --- scorecard -----------------------------------------------------------------------------------

@@ -11,11 +11,12 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query, status
+from fastapi import APIRouter, Depends, File, Form, Query, UploadFile, status
 
 from bcone.core.auth import Principal, Role
 from bcone.core.deps import PageDep, SessionDep, require_roles
 from bcone.core.errors import NotFound
+from bcone.core.imports import MAX_IMPORT_BYTES, ImportMode, ImportRejected, ImportReport
 from bcone.core.jobs import JobStatus, get_job
 from bcone.core.pagination import Page
 from bcone.crm import service
@@ -26,16 +27,39 @@ from bcone.crm.schemas import (
     ActivityIn,
     AssessmentIn,
     AssessmentOut,
+    BackOfficeRequestIn,
+    BackOfficeRequestOut,
+    BackOfficeRequestUpdate,
+    BonusOut,
+    BonusPolicyIn,
+    BonusPolicyOut,
+    BonusStatement,
+    CancelIn,
+    CheckInIn,
     ContactIn,
+    ContactNode,
     ContactOut,
+    ContactUpdate,
     ContributionIn,
     ContributionOut,
+    DistributionRate,
     Forecast,
     ForecastCategory,
     Grade,
+    GrowthStatus,
+    GrowthTaskClose,
+    GrowthTaskOut,
+    LeadConvert,
+    LeadConverted,
+    LeadIn,
+    LeadOut,
+    LeadQualify,
+    LeadSource,
+    LeadStatus,
     ModelStatus,
     OpportunityIn,
     OpportunityOut,
+    OpportunityPage,
     OpportunityUpdate,
     OppStatus,
     SalesTeamIn,
@@ -46,12 +70,25 @@ from bcone.crm.schemas import (
     StageIn,
     StageMoveIn,
     StageOut,
+    StoreAuditIn,
+    StoreAuditOut,
+    TaskDone,
     TeamMemberIn,
     TeamMemberOut,
     TeamOut,
     Tier,
+    TierChangeOut,
+    TierModelIn,
+    TierModelOut,
+    TierRunOut,
     TimelineEntry,
     TrainQueued,
+    VisitOrderIn,
+    VisitOrderOut,
+    VisitOut,
+    VisitPlanIn,
+    VisitPlanOut,
+    VisitPlanRun,
     WinModelOut,
 )
 
@@ -89,9 +126,11 @@ def get_account(account_id: str, _: Seller, session: SessionDep) -> AccountOut:
 
 
 @router.patch("/crm/accounts/{account_id}")
-def update_account(account_id: str, body: AccountUpdate, _: Seller, session: SessionDep) -> AccountOut:
-    """Change an account; only the fields sent change."""
-    return service.update_account(account_id, body, session=session)
+def update_account(
+    account_id: str, body: AccountUpdate, principal: Seller, session: SessionDep
+) -> AccountOut:
+    """Change an account; only the fields sent change (a tier set by hand is recorded)."""
+    return service.update_account(account_id, body, session=session, changed_by=principal.user_id)
 
 
 @router.get("/crm/accounts/{account_id}/contacts")
@@ -103,6 +142,25 @@ def list_contacts(account_id: str, _: Seller, session: SessionDep) -> list[Conta
 def add_contact(account_id: str, body: ContactIn, _: Seller, session: SessionDep) -> ContactOut:
     """Add a contact with their decision role."""
     return service.add_contact(account_id, body, session=session)
+
+
+@router.get("/crm/accounts/{account_id}/relationship-map")
+def relationship_map(account_id: str, _: Seller, session: SessionDep) -> list[ContactNode]:
+    """The account's contacts as trees by reporting line (roots first)."""
+    return service.relationship_map(account_id, session=session)
+
+
+@router.get("/crm/contacts/{contact_id}")
+def get_contact(contact_id: str, _: Seller, session: SessionDep) -> ContactOut:
+    return service.get_contact(contact_id, session=session)
+
+
+@router.patch("/crm/contacts/{contact_id}")
+def update_contact(contact_id: str, body: ContactUpdate, _: Seller, session: SessionDep) -> ContactOut:
+    """Change a contact; only the fields sent change. A reporting line to a contact of another
+    account, to themselves or one that closes a cycle is refused (422 naming
+    ``reports_to_contact_id``)."""
+    return service.update_contact(contact_id, body, session=session)
 
 
 # --- sales teams and pipeline --------------------------------------------------------------------
@@ -148,8 +206,9 @@ def list_opportunities(
     forecast_category: ForecastCategory | None = None,
     close_from: date | None = None,
     close_to: date | None = None,
-) -> Page[OpportunityOut]:
-    """Opportunities the caller may see, by close date; ``q`` searches name and account name."""
+) -> OpportunityPage:
+    """Opportunities the caller may see, by close date; ``q`` searches name and account name.
+    ``total_capped: true`` means the total is a lower bound (counted a few pages ahead)."""
     return service.list_opportunities(
         page,
         session=session,
@@ -310,4 +369,272 @@ def forecast(
     """Pipeline weighted by win probability, commit and best case, by period, team or owner."""
     return service.forecast(
         session=session, viewer=_v(principal), by=by, close_from=close_from, close_to=close_to
+    )
+
+
+# --- tiering and growth tasks --------------------------------------------------------------------
+
+
+@router.get("/crm/tier-model")
+def current_tier_model(_: Seller, session: SessionDep) -> TierModelOut:
+    """The tier model in use: criteria weights, thresholds of A and B, each tier's policy."""
+    return service.current_tier_model(session=session)
+
+
+@router.get("/crm/tier-models")
+def tier_model_versions(_: Seller, session: SessionDep) -> list[TierModelOut]:
+    return service.tier_model_versions(session=session)
+
+
+@router.post("/crm/tier-models", status_code=status.HTTP_201_CREATED)
+def create_tier_model(body: TierModelIn, principal: Admin, session: SessionDep) -> TierModelOut:
+    """A new tier model version (owner, admin); weights must add up to 1 (422 naming ``weights``)."""
+    return service.create_tier_model(body, session=session, viewer=_v(principal))
+
+
+@router.post("/crm/tiers/run", status_code=status.HTTP_202_ACCEPTED)
+def run_tiering(_: Manager, session: SessionDep) -> TrainQueued:
+    """Queue the tiering job ``crm.assign_tiers``; follow it at ``/crm/tiers/jobs/{job_id}``."""
+    return service.enqueue_tiering(session=session)
+
+
+@router.get("/crm/tiers/jobs/{job_id}")
+def tiering_job(job_id: str, principal: Manager, session: SessionDep) -> JobStatus:
+    job = get_job(session, job_id)
+    if job is None or job.tenant_id != principal.tenant_id or job.name != service.TIER_JOB:
+        raise NotFound(f"no tiering job {job_id}", field="job_id")
+    return job
+
+
+@router.post("/crm/tiers/run-now")
+def run_tiering_now(principal: Admin, session: SessionDep) -> TierRunOut:
+    """Tier every account now, inside this request (owner, admin)."""
+    return service.run_tiering(session=session, viewer=_v(principal))
+
+
+@router.get("/crm/accounts/{account_id}/tier-history")
+def tier_history(account_id: str, _: Seller, session: SessionDep) -> list[TierChangeOut]:
+    service.get_account(account_id, session=session)
+    return service.tier_history(account_id, session=session)
+
+
+@router.get("/crm/growth-tasks")
+def list_growth_tasks(
+    principal: Seller,
+    session: SessionDep,
+    page: PageDep,
+    status: GrowthStatus | None = None,
+    account_id: str | None = None,
+) -> Page[GrowthTaskOut]:
+    """Growth tasks by due date (a rep: theirs; a manager: the team's); ``q`` searches accounts."""
+    return service.list_growth_tasks(
+        page, session=session, viewer=_v(principal), status=status, account_id=account_id
+    )
+
+
+@router.post("/crm/growth-tasks/{task_id}/close")
+def close_growth_task(
+    task_id: str, body: GrowthTaskClose, principal: Seller, session: SessionDep
+) -> GrowthTaskOut:
+    """Close the loop: ``done`` with its outcome, or ``cancelled``."""
+    return service.close_growth_task(task_id, body, session=session, viewer=_v(principal))
+
+
+# --- leads ---------------------------------------------------------------------------------------
+
+Upload = Annotated[UploadFile, File(description="CSV (UTF-8 or GBK) or XLSX; the header is row 1")]
+Mode = Annotated[ImportMode, Form(description="valid_rows (default) or all_or_nothing")]
+
+
+@router.get("/crm/leads")
+def list_leads(
+    principal: Seller,
+    session: SessionDep,
+    page: PageDep,
+    status: LeadStatus | None = None,
+    source: LeadSource | None = None,
+) -> Page[LeadOut]:
+    """Leads, newest first; ``q`` searches company, contact and phone."""
+    return service.list_leads(page, session=session, viewer=_v(principal), status=status, source=source)
+
+
+@router.post("/crm/leads", status_code=status.HTTP_201_CREATED)
+def create_lead(body: LeadIn, principal: Seller, session: SessionDep) -> LeadOut:
+    """Capture a lead (form or referral; a referral credits its referrer)."""
+    return service.create_lead(body, session=session, viewer=_v(principal))
+
+
+@router.post("/crm/leads/import")
+def import_leads(
+    file: Upload, principal: Seller, session: SessionDep, mode: Mode = ImportMode.valid_rows
+) -> ImportReport:
+    """Import leads from CSV/XLSX; the report lists each bad row with its column."""
+    data = file.file.read(MAX_IMPORT_BYTES + 1)
+    report = service.import_leads(
+        data, file.filename or "upload", session=session, viewer=_v(principal), mode=mode
+    )
+    if report.mode is ImportMode.all_or_nothing and not report.imported and report.failed:
+        raise ImportRejected(report)
+    return report
+
+
+@router.get("/crm/leads/{lead_id}")
+def get_lead(lead_id: str, principal: Seller, session: SessionDep) -> LeadOut:
+    return service.get_lead(lead_id, session=session, viewer=_v(principal))
+
+
+@router.post("/crm/leads/{lead_id}/qualify")
+def qualify_lead(lead_id: str, body: LeadQualify, principal: Seller, session: SessionDep) -> LeadOut:
+    return service.qualify_lead(lead_id, body, session=session, viewer=_v(principal))
+
+
+@router.post("/crm/leads/{lead_id}/convert")
+def convert_lead(lead_id: str, body: LeadConvert, principal: Seller, session: SessionDep) -> LeadConverted:
+    """Convert a qualified lead into an account and an opportunity (again: the same result)."""
+    return service.convert_lead(lead_id, body, session=session, viewer=_v(principal))
+
+
+# --- back-office requests, tasks, mentions -------------------------------------------------------
+
+
+@router.get("/crm/opportunities/{opp_id}/requests")
+def list_requests(opp_id: str, principal: Seller, session: SessionDep) -> list[BackOfficeRequestOut]:
+    return service.list_requests(opp_id, session=session, viewer=_v(principal))
+
+
+@router.post("/crm/opportunities/{opp_id}/requests", status_code=status.HTTP_201_CREATED)
+def create_request(
+    opp_id: str, body: BackOfficeRequestIn, principal: Seller, session: SessionDep
+) -> BackOfficeRequestOut:
+    """Ask presales, delivery or finance for help, with a due date."""
+    return service.create_request(opp_id, body, session=session, viewer=_v(principal))
+
+
+@router.patch("/crm/opportunities/{opp_id}/requests/{request_id}")
+def update_request(
+    opp_id: str, request_id: str, body: BackOfficeRequestUpdate, principal: Seller, session: SessionDep
+) -> BackOfficeRequestOut:
+    """Accept, finish or reject a request (a rejection gives its reason)."""
+    return service.update_request(opp_id, request_id, body, session=session, viewer=_v(principal))
+
+
+@router.post("/crm/opportunities/{opp_id}/tasks/{activity_id}/done")
+def set_task_done(
+    opp_id: str, activity_id: str, body: TaskDone, principal: Seller, session: SessionDep
+) -> TimelineEntry:
+    return service.set_task_done(opp_id, activity_id, body.done, session=session, viewer=_v(principal))
+
+
+@router.get("/crm/me/requests")
+def my_requests(principal: Seller, session: SessionDep) -> list[BackOfficeRequestOut]:
+    """The open requests assigned to the caller."""
+    return service.requests_assigned(principal.user_id or "", session=session)
+
+
+@router.get("/crm/me/mentions")
+def my_mentions(principal: Seller, session: SessionDep) -> list[TimelineEntry]:
+    """The comments that mention the caller, newest first."""
+    return service.mentions_of(principal.user_id or "", session=session)
+
+
+# --- bonuses -------------------------------------------------------------------------------------
+
+
+@router.get("/crm/bonus/policy")
+def bonus_policy(_: Seller, session: SessionDep) -> BonusPolicyOut:
+    return service.bonus_policy(session=session)
+
+
+@router.put("/crm/bonus/policy")
+def set_bonus_policy(body: BonusPolicyIn, principal: Admin, session: SessionDep) -> BonusPolicyOut:
+    """A new bonus policy version (owner, admin); role ratios must add up to 1."""
+    return service.set_bonus_policy(body, session=session, viewer=_v(principal))
+
+
+@router.get("/crm/opportunities/{opp_id}/bonus")
+def bonus_of(opp_id: str, principal: Seller, session: SessionDep) -> BonusOut:
+    return service.bonus_of(opp_id, session=session, viewer=_v(principal))
+
+
+@router.post("/crm/opportunities/{opp_id}/bonus")
+def allocate_bonus(opp_id: str, principal: Manager, session: SessionDep) -> BonusOut:
+    """Allocate a won deal's pool (done on the move to won; again: the same allocation)."""
+    return service.allocate_bonus(opp_id, session=session, viewer=_v(principal))
+
+
+@router.post("/crm/opportunities/{opp_id}/cancel")
+def cancel_won(opp_id: str, body: CancelIn, principal: Manager, session: SessionDep) -> OpportunityOut:
+    """Cancel a won deal: it becomes lost and every bonus share is clawed back."""
+    return service.cancel_won(opp_id, body.reason, session=session, viewer=_v(principal))
+
+
+@router.get("/crm/bonus/statements")
+def bonus_summary(principal: Seller, session: SessionDep) -> list[dict[str, int | str]]:
+    """Allocated, clawed back and net bonus per person in the caller's scope."""
+    return service.bonus_summary(session=session, viewer=_v(principal))
+
+
+@router.get("/crm/bonus/statements/{user_id}")
+def bonus_statement(user_id: str, principal: Seller, session: SessionDep) -> BonusStatement:
+    """One person's bonus statement (a rep: their own; a manager: the team's)."""
+    return service.bonus_statement(user_id, session=session, viewer=_v(principal))
+
+
+# --- field sales ---------------------------------------------------------------------------------
+
+
+@router.post("/crm/visit-plans")
+def plan_visits(body: VisitPlanIn, principal: Seller, session: SessionDep) -> VisitPlanRun:
+    """Plan a rep's month of visits over their stores at their tiers' frequency (idempotent)."""
+    return service.plan_visits(body, session=session, viewer=_v(principal))
+
+
+@router.get("/crm/visit-plans")
+def list_plans(
+    principal: Seller,
+    session: SessionDep,
+    date_from: date,
+    date_to: date,
+    rep_user_id: str | None = None,
+) -> list[VisitPlanOut]:
+    """Visit plans with their routes between two dates (at most two months)."""
+    return service.list_plans(
+        session=session, viewer=_v(principal), date_from=date_from, date_to=date_to, rep_user_id=rep_user_id
+    )
+
+
+@router.get("/crm/visits/{visit_id}")
+def get_visit(visit_id: str, principal: Seller, session: SessionDep) -> VisitOut:
+    return service.get_visit(visit_id, session=session, viewer=_v(principal))
+
+
+@router.post("/crm/visits/{visit_id}/check-in")
+def check_in(visit_id: str, body: CheckInIn, principal: Seller, session: SessionDep) -> VisitOut:
+    """Check in at the store; too far from it is a 422 naming ``location`` with the distance."""
+    return service.check_in(visit_id, body, session=session, viewer=_v(principal))
+
+
+@router.post("/crm/visits/{visit_id}/audit", status_code=status.HTTP_201_CREATED)
+def record_audit(visit_id: str, body: StoreAuditIn, principal: Seller, session: SessionDep) -> StoreAuditOut:
+    """The store audit: shelf facings, stock and price per SKU, and photos."""
+    return service.record_audit(visit_id, body, session=session, viewer=_v(principal))
+
+
+@router.post("/crm/visits/{visit_id}/orders", status_code=status.HTTP_201_CREATED)
+def take_order(visit_id: str, body: VisitOrderIn, principal: Seller, session: SessionDep) -> VisitOrderOut:
+    """An order taken during the visit (event ``visit.order_taken``)."""
+    return service.take_order(visit_id, body, session=session, viewer=_v(principal))
+
+
+@router.get("/crm/distribution-rate")
+def distribution_rate(
+    principal: Seller,
+    session: SessionDep,
+    sku: Annotated[str, Query(min_length=1, max_length=64)],
+    date_from: date | None = None,
+    date_to: date | None = None,
+) -> DistributionRate:
+    """Stores carrying the SKU / stores audited, in the caller's scope."""
+    return service.distribution_rate(
+        sku, session=session, viewer=_v(principal), date_from=date_from, date_to=date_to
     )

@@ -83,3 +83,14 @@ def model(tenant: TenantOpt) -> None:
     """Show the model in use (or why stage priors are used) as JSON."""
     out = _in_tenant(tenant, lambda s: service.model_status(session=s))
     typer.echo(out.model_dump_json(indent=2))
+
+
+@app.command("tier")
+def tier(tenant: TenantOpt) -> None:
+    """Score every account with the tier model, assign tiers and generate the period's growth tasks."""
+    out = _in_tenant(tenant, lambda s: service.run_tiering(session=s))
+    typer.echo(
+        f"tier model v{out.model_version}: {out.accounts} accounts, {out.changed} changed "
+        f"(A {out.by_tier['A']}, B {out.by_tier['B']}, C {out.by_tier['C']}); "
+        f"{out.tasks_created} growth tasks created"
+    )

@@ -1,6 +1,7 @@
 """Console pages of the crm domain: the pipeline list with search, the opportunity page (iron
-triangle, scorecard, probability and reasons, timeline, stage move), the model page with its
-reliability curve, and the forecast."""
+triangle, scorecard, probability and reasons, timeline, stage move, and the forms that change
+them), the model page with its reliability curve, and the forecast. Tiers and growth tasks,
+leads, bonuses and visits are in :mod:`bcone.crm._pages`."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from fastapi.responses import Response
 from bcone.core.auth import Principal, Role
 from bcone.core.deps import PageDep, SessionDep, require_roles
 from bcone.core.errors import BconeError, Forbidden
-from bcone.crm import service
+from bcone.crm import _pages, service
 from bcone.crm.messages import register as _register_messages
 from bcone.crm.schemas import OppStatus
 from bcone.web.deps import ConsolePrincipal
@@ -25,6 +26,9 @@ _register_messages()
 register_nav_item(NavItem("nav.crm", "/crm", "chart", 50, prefixes=("/crm",)))
 
 router = APIRouter(include_in_schema=False)
+# Tiers, growth tasks, leads, bonuses, visits and the edit forms; first, so that fixed paths such
+# as /crm/opportunities/new come before /crm/opportunities/{opp_id}.
+router.include_router(_pages.router)
 
 Seller = Annotated[Principal, Depends(require_roles(Role.sales_rep, Role.sales_manager))]
 RESULTS_TARGET = "opp-results"
@@ -85,7 +89,9 @@ def opportunity_page(
         "stage_names": _stage_names(session, locale_of(request)),
         "latest": latest,
         "items": used.items,
+        "template": template,
         "model": service.model_status(session=session),
+        **_pages.opportunity_extras(session, principal, opp_id),
     }
     return render(request, "crm/opportunity.html", ctx)
 

@@ -21,6 +21,14 @@ def demo(
         int, typer.Option(help="Random seed: the same seed and scale give the same brand.")
     ] = 2026,
     serve: Annotated[bool, typer.Option(help="Serve the console after loading (--no-serve to stop).")] = True,
+    history_consumers: Annotated[
+        int | None,
+        typer.Option(
+            min=0,
+            help="Consumers in the two-year analytics history written straight to the warehouse "
+            "(default 40,000 x scale; 1,000,000 gives about 8 million events). On an existing demo, adds it.",
+        ),
+    ] = None,
 ) -> None:
     """Create the database, load the demo brand (清泉饮品) and serve the console."""
     settings = get_settings()
@@ -28,7 +36,19 @@ def demo(
     upgrade_to_head(db.engine)
     with open_warehouse(settings) as warehouse:
         warehouse.ensure_schema()
-    summary = load_demo(db, settings, seed=seed, scale=scale, progress=lambda msg: typer.echo(f"  {msg}"))
+    summary = load_demo(
+        db,
+        settings,
+        seed=seed,
+        scale=scale,
+        progress=lambda msg: typer.echo(f"  {msg}"),
+        history_consumers=history_consumers,
+    )
+    if not summary.created and history_consumers:
+        from bcone.demo._scale import add_history_to_demo
+
+        added = add_history_to_demo(db, settings, consumers=history_consumers, seed=seed, scale=scale)
+        typer.echo(f"  history: {added:,} new events for {history_consumers:,} consumers")
     db.dispose()
     url = f"http://{settings.host}:{settings.port}"
     typer.echo("")

@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy.orm import Session
 
+from bcone.analytics import service as analytics
 from bcone.catalog import service as catalog
 from bcone.catalog.schemas import SkuBulkIn
 from bcone.codes import service as codes
@@ -19,7 +20,11 @@ from bcone.core.events import Event, append_events, flush_outbox
 from bcone.core.settings import Settings
 from bcone.core.tenancy import unscoped
 from bcone.core.warehouse import open_warehouse
-from bcone.crm import service as crm
+from bcone.demo import _scale
+from bcone.demo._crm import CRM_CLOSED as CRM_CLOSED
+from bcone.demo._crm import CRM_OPEN as CRM_OPEN
+from bcone.demo._crm import load_crm
+from bcone.demo._store import load_store
 from bcone.demo.generator import CASE_SIZE, DemoBrand, DemoOrganization, build_demo_brand
 from bcone.iam import service as iam
 from bcone.iam.errors import TenantNotFound
@@ -34,9 +39,7 @@ DEMO_PARTNER_EMAIL = "partner@demo.bcone.dev"
 DEMO_PASSWORD = "bcone-demo-2026"
 EVENT_CHUNK = 20_000
 CAMPAIGN_NAME = "开盖扫码赢红包"
-# The CRM pipeline: enough closed deals to train the win-rate model (it needs crm.MIN_CLOSED).
-CRM_CLOSED = 300
-CRM_OPEN = 60
+# The CRM (pipeline sizes CRM_CLOSED, CRM_OPEN, the sales team, tiers, bonuses, visits): demo/_crm.py
 
 Progress = Callable[[str], None]
 
@@ -61,6 +64,8 @@ class DemoSummary:
     alerts: int = 0
     opportunities: int = 0
     campaign_id: str | None = None
+    storefronts: int = 0
+    store_orders: int = 0
 
 
 def load_demo(
@@ -71,6 +76,7 @@ def load_demo(
     scale: float = 1.0,
     today: date | None = None,
     progress: Progress | None = None,
+    history_consumers: int | None = None,
 ) -> DemoSummary:
     """Create the demo tenant, unless it exists: users, catalog, network and events, then unit
     codes (packed and shipped), a running scan campaign with a history of scans (rewards and
@@ -125,12 +131,27 @@ def load_demo(
     alerts = _load_scans(db, settings, tenant.id, brand, ids, serials)
     say(f"codes: {alerts} diversion alerts, loaded in {time.perf_counter() - step:.1f} s")
     step = time.perf_counter()
-    opportunities = _load_crm(db, tenant.id, seed, owner_id)
+    opportunities = load_crm(db, tenant.id, seed, owner_id, brand, ids)
     say(f"crm: {opportunities} opportunities and the win model in {time.perf_counter() - step:.1f} s")
+    cloud = load_store(db, settings, tenant.id, brand, ids, seed=seed, scale=scale, today=today)
+    say(
+        f"cloud stores: {cloud.storefronts} storefronts, {cloud.visits} visits, {cloud.orders} orders "
+        f"({cloud.open_orders} to fulfil), {cloud.commissions_settled} commissions settled "
+        f"in {cloud.seconds:.1f} s"
+    )
+    step = time.perf_counter()
+    consumers = round(_scale.HISTORY_CONSUMERS * scale) if history_consumers is None else history_consumers
+    if consumers > 0:
+        end = today or datetime.now(UTC).astimezone(_scale.LOCAL).date()
+        history = _scale.plan_for_brand(tenant.id, brand, ids, consumers=consumers, end=end, seed=seed)
+        added = _scale.load_history(db, settings, history)
+        say(f"history: {consumers:,} consumers, {added:,} events in {time.perf_counter() - step:.1f} s")
     with open_warehouse(settings) as warehouse:
         warehouse.ensure_schema()
         moved = flush_outbox(db, warehouse)
+        summarised = analytics.refresh_summaries(warehouse, tenant.id, force=True)
     say(f"warehouse: {moved.events} events flushed in {moved.seconds:.1f} s")
+    say(f"analytics summaries refreshed in {sum(r.seconds for r in summarised):.1f} s")
     return DemoSummary(
         brand.slug,
         brand.name,
@@ -148,6 +169,8 @@ def load_demo(
         alerts=alerts,
         opportunities=opportunities,
         campaign_id=campaign_id,
+        storefronts=cloud.storefronts,
+        store_orders=cloud.orders,
     )
 
 
@@ -382,14 +405,3 @@ def _load_scans(
             codes.notify_scan_listeners(result, context, session=session)
     with db.session(tenant_id=tenant_id, write=False) as session:
         return len(codes.list_alerts(session=session, limit=len(plan.scans)))
-
-
-def _load_crm(db: Database, tenant_id: str, seed: int, owner_id: str) -> int:
-    """A generated sales pipeline owned by the demo owner, and its win-rate model."""
-    with db.session(tenant_id=tenant_id) as session:
-        crm.generate_pipeline(
-            session=session, closed=CRM_CLOSED, open_count=CRM_OPEN, seed=seed, owner_user_ids=[owner_id]
-        )
-    with db.session(tenant_id=tenant_id) as session:
-        crm.train_win_model(session=session, seed=seed)
-    return CRM_CLOSED + CRM_OPEN

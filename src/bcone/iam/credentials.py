@@ -21,13 +21,13 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from bcone.core.auth import Principal, Role
-from bcone.core.db import WRITES_KEY, utcnow
+from bcone.core.db import WRITES_KEY, as_utc, utcnow
 from bcone.core.errors import ValidationFailed
 from bcone.core.pagination import Page, PageParams, paginate_rows
 from bcone.iam._rules import check_partner_org, require_role_grant, validated
 from bcone.iam.errors import ApiKeyNotFound
 from bcone.iam.models import ApiKey, ConsoleSession, Tenant, User
-from bcone.iam.schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyOut, ConsoleSessionStarted, as_utc
+from bcone.iam.schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyOut, ConsoleSessionStarted
 
 SESSION_COOKIE = "bcone_session"
 API_KEY_PREFIX = "bk_"

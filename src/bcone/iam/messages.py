@@ -15,6 +15,10 @@ IAM_MESSAGES: dict[str, tuple[str, str]] = {
         "该邮箱登录失败次数过多，请 15 分钟后再试。",
         "Too many failed logins for this email. Try again in 15 minutes.",
     ),
+    "iam.login.error.throttled_client": (
+        "来自此网络地址的登录失败次数过多，请 15 分钟后再试。",
+        "Too many failed logins from this network address. Try again in 15 minutes.",
+    ),
     "iam.login.error.csrf": (
         "登录页面已过期，请重新输入并提交。",
         "The login page expired. Enter your details and submit again.",

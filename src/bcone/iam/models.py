@@ -94,7 +94,12 @@ class LoginFailure(IdMixin, Base):
     """One failed password login, kept for the throttle window."""
 
     __tablename__ = "login_failures"
-    __table_args__ = (Index("ix_login_failures_email_failed_at", "email", "failed_at"),)
+    __table_args__ = (
+        Index("ix_login_failures_email_failed_at", "email", "failed_at"),
+        Index("ix_login_failures_client_failed_at", "client", "failed_at"),
+    )
 
     email: Mapped[str] = mapped_column(String(254))
     failed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # The network address the attempt came from (None when unknown, e.g. a command).
+    client: Mapped[str | None] = mapped_column(String(64))

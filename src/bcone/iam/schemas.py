@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from bcone.core.auth import Role
+from bcone.core.db import as_utc
 
 # A pragmatic shape check (one "@", a dot in the domain, no spaces); deliverability is proven by
 # the person logging in, not by a regular expression.
@@ -25,13 +26,6 @@ def _normalise_email(value: str) -> str:
     if not _EMAIL_RE.match(value):
         raise ValueError("not a valid email address")
     return value
-
-
-def as_utc(value: datetime) -> datetime:
-    """``value`` as an aware UTC datetime (SQLite hands back naive ones, stored as UTC)."""
-    if value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    return value.astimezone(UTC)
 
 
 # Output timestamps are aware UTC on every backend, so clients see the same JSON everywhere.

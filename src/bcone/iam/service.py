@@ -54,6 +54,7 @@ from bcone.iam.schemas import Me, OperatorCreate, TenantCreate, TenantOut, UserC
 __all__ = [
     "API_KEY_PREFIX",
     "LOGIN_FAILURE_LIMIT",
+    "LOGIN_FAILURE_LIMIT_PER_CLIENT",
     "LOGIN_FAILURE_WINDOW",
     "SESSION_COOKIE",
     "authenticate_password",
@@ -80,6 +81,8 @@ __all__ = [
 # Password guessing against one account: after this many failures within the window, further
 # attempts are refused without checking the password (OWASP authentication cheat sheet).
 LOGIN_FAILURE_LIMIT = 10
+# Password spraying tries a few passwords on many emails: one address gets this many failures.
+LOGIN_FAILURE_LIMIT_PER_CLIENT = 50
 LOGIN_FAILURE_WINDOW = timedelta(minutes=15)
 
 
@@ -308,39 +311,50 @@ def _require_another_owner(row: User, *, session: Session) -> None:
 # --- password login ---------------------------------------------------------------------------
 
 
-def authenticate_password(*, session: Session, email: str, password: str) -> UserOut:
-    """Check an email and password for a console login.
+def authenticate_password(
+    *, session: Session, email: str, password: str, client: str | None = None
+) -> UserOut:
+    """Check an email and password for a console login from network address ``client``.
 
     Unknown emails are verified against a dummy hash so they take as long as known ones. After
-    ``LOGIN_FAILURE_LIMIT`` failures within ``LOGIN_FAILURE_WINDOW`` the email is refused (429)
-    without checking the password. A failure is recorded in the caller's transaction before
+    ``LOGIN_FAILURE_LIMIT`` failures of one email, or ``LOGIN_FAILURE_LIMIT_PER_CLIENT`` failures
+    from one address (whatever the emails), within ``LOGIN_FAILURE_WINDOW``, the attempt is refused
+    (429) without checking the password. A failure is recorded in the caller's transaction before
     InvalidCredentials is raised: the login page catches the error and commits, so it counts.
-    A success clears the failures, stamps ``last_login_at`` and upgrades an outdated hash.
+    A success clears the email's failures, stamps ``last_login_at`` and upgrades an outdated hash.
     """
     email = email.strip().lower()
+    client = client[:64] if client else None
     now = utcnow()
+    since = now - LOGIN_FAILURE_WINDOW
+    minutes = int(LOGIN_FAILURE_WINDOW.total_seconds() // 60)
     # Logins name no tenant: the user is found by email across tenants, its tenant joined in.
     failures = session.scalar(
-        select(func.count()).where(
-            LoginFailure.email == email, LoginFailure.failed_at > now - LOGIN_FAILURE_WINDOW
-        )
+        select(func.count()).where(LoginFailure.email == email, LoginFailure.failed_at > since)
     )
     if (failures or 0) >= LOGIN_FAILURE_LIMIT:
-        minutes = int(LOGIN_FAILURE_WINDOW.total_seconds() // 60)
         raise LoginThrottled(
             f"too many failed logins for this email; try again in {minutes} minutes", field="email"
         )
+    if client is not None:
+        from_client = session.scalar(
+            select(func.count()).where(LoginFailure.client == client, LoginFailure.failed_at > since)
+        )
+        if (from_client or 0) >= LOGIN_FAILURE_LIMIT_PER_CLIENT:
+            raise LoginThrottled(
+                f"too many failed logins from this address; try again in {minutes} minutes", field="client"
+            )
     found = session.execute(
         select(User, Tenant.status).outerjoin(Tenant, Tenant.id == User.tenant_id).where(User.email == email)
     ).first()
     if found is None:
         verify_password(dummy_password_hash(), password)
-        _login_failed(session, email, now)
+        _login_failed(session, email, client, now)
     user, tenant_status = found
     if not verify_password(user.password_hash, password):
-        _login_failed(session, email, now)
+        _login_failed(session, email, client, now)
     if user.status != "active" or (not user.is_operator and tenant_status != "active"):
-        _login_failed(session, email, now)
+        _login_failed(session, email, client, now)
     if password_needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     user.last_login_at = now
@@ -349,14 +363,16 @@ def authenticate_password(*, session: Session, email: str, password: str) -> Use
     return UserOut.model_validate(user)
 
 
-def _login_failed(session: Session, email: str, now: datetime) -> NoReturn:
-    # Failures older than the window no longer count; drop them while we are here.
-    session.execute(
-        delete(LoginFailure).where(
-            LoginFailure.email == email, LoginFailure.failed_at <= now - LOGIN_FAILURE_WINDOW
-        )
+def _login_failed(session: Session, email: str, client: str | None, now: datetime) -> NoReturn:
+    # Failures older than the window no longer count; drop this email's and address's while here.
+    stale = LoginFailure.failed_at <= now - LOGIN_FAILURE_WINDOW
+    mine = (
+        LoginFailure.email == email
+        if client is None
+        else (LoginFailure.email == email) | (LoginFailure.client == client)
     )
-    session.add(LoginFailure(email=email[:254], failed_at=now))
+    session.execute(delete(LoginFailure).where(stale, mine))
+    session.add(LoginFailure(email=email[:254], failed_at=now, client=client))
     session.flush()
     raise InvalidCredentials("wrong email or password", field="password")
 

@@ -95,14 +95,17 @@ def login(
             request, settings, next_path=next_path, email=email, error="iam.login.error.csrf", status_code=403
         )
     try:
-        user = service.authenticate_password(session=session, email=email, password=password)
-    except LoginThrottled:
+        client = request.client.host if request.client else None
+        user = service.authenticate_password(session=session, email=email, password=password, client=client)
+    except LoginThrottled as throttled:
         return _login_page(
             request,
             settings,
             next_path=next_path,
             email=email,
-            error="iam.login.error.throttled",
+            error="iam.login.error.throttled_client"
+            if throttled.field == "client"
+            else "iam.login.error.throttled",
             status_code=429,
         )
     except InvalidCredentials:

@@ -27,7 +27,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, func, insert, select, update
+from sqlalchemy import Table, bindparam, delete, func, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
@@ -85,35 +87,81 @@ def find_account(spec: AccountSpec, *, session: Session) -> AccountOut | None:
     return None if found is None else account_out(found)
 
 
-def get_or_open_account(spec: AccountSpec, *, session: Session) -> AccountOut:
+def get_or_open_account(spec: AccountSpec, *, session: Session, likely_new: bool = False) -> AccountOut:
     """The account of ``spec`` (kind, unit, owner), opened with balance 0 if it does not exist.
 
-    Safe to call concurrently: a lost race on the unique (kind, unit, owner) is rolled back to a
-    savepoint and the winner's account is returned.
+    Safe to call concurrently: the insert is ``ON CONFLICT DO NOTHING`` on the unique (kind,
+    unit, owner), so a lost race inserts nothing and the winner's account is returned.
+    ``likely_new`` (a caller that has not seen this owner before) tries the insert first: one
+    statement instead of two for a new account, two instead of one for an existing one.
     """
-    found = _find_account(spec, session)
-    if found is not None:
-        return account_out(found)
-    account = LedgerAccount(
-        kind=spec.kind,
-        unit=spec.unit,
-        owner_type=spec.owner_type,
-        owner_id=spec.owner_id,
-        name=spec.name,
-        floor=None if spec.kind in UNBOUNDED_KINDS else 0,
-        balance=0,
-        entry_count=0,
-    )
-    try:
-        with session.begin_nested():
-            session.add(account)
-            session.flush()
-    except IntegrityError:
+    if not likely_new:
         found = _find_account(spec, session)
-        if found is None:
-            raise
-        return account_out(found)
-    return account_out(account)
+        if found is not None:
+            return _known(account_out(found), current_tenant(session))
+    tenant_id = current_tenant(session)
+    now = utcnow()
+    values = {
+        "id": new_id(),
+        "tenant_id": tenant_id,
+        "kind": spec.kind,
+        "unit": spec.unit,
+        "owner_type": spec.owner_type,
+        "owner_id": spec.owner_id,
+        "name": spec.name,
+        "floor": None if spec.kind in UNBOUNDED_KINDS else 0,
+        "balance": 0,
+        "entry_count": 0,
+        "created_at": now,
+        "updated_at": now,
+    }
+    connection = session.connection()
+    # ON CONFLICT instead of a SAVEPOINT: a concurrent opener of the same account waits for the
+    # first to commit, inserts nothing, and reads the winner's account.
+    if connection.execute(_OPEN[connection.dialect.name], values).first() is None:
+        found = _find_account(spec, session)
+        if found is None:  # pragma: no cover - the conflicting row is committed by then
+            raise AccountNotFound(f"no account {spec.kind}/{spec.unit}", field="account_id")
+        return _known(account_out(found), tenant_id)
+    return _known(AccountOut.model_validate(values), tenant_id)
+
+
+def _known(account: AccountOut, tenant_id: str) -> AccountOut:
+    """Remember what never changes of an account about to be posted to (see ``_KNOWN_ACCOUNTS``)."""
+    if len(_KNOWN_ACCOUNTS) >= _KNOWN_LIMIT:
+        _KNOWN_ACCOUNTS.clear()
+    _KNOWN_ACCOUNTS[(tenant_id, account.id)] = _AccountRow(
+        account.id, account.kind, account.unit, account.owner_type, account.owner_id
+    )
+    return account
+
+
+def _open_statement(dialect: str) -> Any:
+    make = pg_insert if dialect == "postgresql" else sqlite_insert
+    table = cast(Table, LedgerAccount.__table__)
+    return (
+        make(table)
+        .values({c: bindparam(c) for c in _OPEN_COLUMNS})
+        .on_conflict_do_nothing(index_elements=["tenant_id", "kind", "unit", "owner_type", "owner_id"])
+        .returning(table.c.id)
+    )
+
+
+_OPEN_COLUMNS = (
+    "id",
+    "tenant_id",
+    "kind",
+    "unit",
+    "owner_type",
+    "owner_id",
+    "name",
+    "floor",
+    "balance",
+    "entry_count",
+    "created_at",
+    "updated_at",
+)
+_OPEN = {dialect: _open_statement(dialect) for dialect in ("postgresql", "sqlite")}
 
 
 def _account(account_id: str, session: Session) -> LedgerAccount:
@@ -276,14 +324,41 @@ _CREDIT = (
     )
     .returning(_ACCOUNTS.c.balance, _ACCOUNTS.c.entry_count)
 )
+_EXISTS = select(_ACCOUNTS.c.id).where(_ACCOUNTS.c.id == bindparam("id"))
+_UNDO = (
+    update(_ACCOUNTS)
+    .where(_ACCOUNTS.c.id == bindparam("account_id"))
+    .values(balance=_ACCOUNTS.c.balance - bindparam("delta"), entry_count=_ACCOUNTS.c.entry_count - 1)
+)
 _DEBIT = _CREDIT.where(
     _ACCOUNTS.c.floor.is_(None) | (_ACCOUNTS.c.balance + bindparam("delta") >= _ACCOUNTS.c.floor)
 )
 
 
+# What never changes of an account (id, kind, unit, owner), per (tenant, id), for this process:
+# a posting then reads no account before writing. An entry that finds no row to update (an
+# account that vanished with a rolled-back unit of work) forgets the account and is refused.
+_KNOWN_ACCOUNTS: dict[tuple[str, str], _AccountRow] = {}
+_KNOWN_LIMIT = 200_000
+
+
+def _forget_accounts(tenant_id: str, ids: Iterable[str]) -> None:
+    for account_id in ids:
+        _KNOWN_ACCOUNTS.pop((tenant_id, account_id), None)
+
+
 def _check(body: PostingIn, session: Session) -> dict[str, _AccountRow]:
+    tenant_id = current_tenant(session)
     ids = sorted({e.account_id for e in body.entries})
-    accounts = {row.id: _AccountRow(*row) for row in run_tenant_query(session, _ACCOUNTS_OF, {"ids": ids})}
+    accounts = {i: row for i in ids if (row := _KNOWN_ACCOUNTS.get((tenant_id, i))) is not None}
+    missing = [i for i in ids if i not in accounts]
+    if missing:
+        for found in run_tenant_query(session, _ACCOUNTS_OF, {"ids": missing}):
+            row = _AccountRow(*found)
+            accounts[row.id] = row
+            if len(_KNOWN_ACCOUNTS) >= _KNOWN_LIMIT:
+                _KNOWN_ACCOUNTS.clear()
+            _KNOWN_ACCOUNTS[(tenant_id, row.id)] = row
     per_unit: dict[str, int] = defaultdict(int)
     for i, entry in enumerate(body.entries):
         account = accounts.get(entry.account_id)
@@ -309,8 +384,12 @@ def _apply(entry: EntryIn, index: int, account: _AccountRow, session: Session) -
     """
     delta = entry.amount
     params = {"account_id": entry.account_id, "delta": delta, "now": utcnow()}
-    row = session.execute(_DEBIT if delta < 0 else _CREDIT, params).one_or_none()
+    row = session.connection().execute(_DEBIT if delta < 0 else _CREDIT, params).one_or_none()
     if row is None:
+        tenant_id = current_tenant(session)
+        _forget_accounts(tenant_id, [entry.account_id])
+        if delta > 0 or session.connection().execute(_EXISTS, {"id": entry.account_id}).first() is None:
+            raise InvalidPosting(f"no account {entry.account_id}", field=f"entries.{index}.account_id")
         raise InsufficientFunds(
             f"account {account.id} ({account.kind} {account.owner_type}:{account.owner_id}) "
             f"cannot pay {-delta} {account.unit}",
@@ -330,16 +409,128 @@ def _posted(key: str, content_hash: str, session: Session) -> TransactionOut | N
     return _replay(existing, content_hash, session)
 
 
-def post_transaction(body: PostingIn, *, session: Session, reverses_id: str | None = None) -> TransactionOut:
+def post_transaction(
+    body: PostingIn, *, session: Session, reverses_id: str | None = None, transaction_id: str | None = None
+) -> TransactionOut:
     """Post a balanced transaction inside the caller's unit of work (exactly once per key).
 
     Raises ``InvalidPosting`` / ``UnbalancedTransaction`` (422) for bad entries,
     ``InsufficientFunds`` (409, naming the account) when an entry would cross a floor, and
     ``IdempotencyConflict`` (409) when the key was used with other content. On any error nothing
-    of the transaction is written; the caller's other changes are kept.
+    of the transaction is written; the caller's other changes are kept. ``transaction_id`` names
+    the new transaction (default: a new id), so a caller can record it before posting; a replay
+    returns the original's id.
     """
     accounts = _check(body, session)
     content_hash = _content_hash(body, reverses_id)
+    if reverses_id is not None:
+        return _post_in_savepoint(body, accounts, content_hash, reverses_id, session)
+    tenant_id = current_tenant(session)
+    tx_id, now = transaction_id or new_id(), utcnow()
+    if session.autoflush:
+        session.flush()  # Core statements below: the unit's pending rows (a new account) go first
+    connection = session.connection()
+    # The key first: a second poster of it waits here for the first to commit (PostgreSQL's unique
+    # index; SQLite's write lock), then inserts nothing and replays the committed original.
+    claimed = connection.execute(
+        _CLAIM[connection.dialect.name],
+        {
+            "id": tx_id,
+            "tenant_id": tenant_id,
+            "idempotency_key": body.idempotency_key,
+            "kind": body.kind,
+            "memo": body.memo,
+            "reference": body.reference,
+            "content_hash": content_hash,
+            "created_at": now,
+        },
+    ).first()
+    if claimed is None:
+        replay = _posted(body.idempotency_key, content_hash, session)
+        if replay is None:  # pragma: no cover - the conflicting row is committed by then
+            raise IdempotencyConflict("the idempotency key is in use", field="idempotency_key")
+        return replay
+    entries: list[dict[str, Any]] = []
+    applied: list[tuple[str, int]] = []
+    try:
+        order = sorted(range(len(body.entries)), key=lambda i: body.entries[i].account_id)
+        for i in order:
+            entry = body.entries[i]
+            balance_after, seq = _apply(entry, i, accounts[entry.account_id], session)
+            applied.append((entry.account_id, entry.amount))
+            entries.append(
+                {
+                    "id": new_id(),
+                    "tenant_id": tenant_id,
+                    "transaction_id": tx_id,
+                    "account_id": entry.account_id,
+                    "amount": entry.amount,
+                    "seq": seq,
+                    "balance_after": balance_after,
+                    "created_at": now,
+                }
+            )
+        connection.execute(insert(_ENTRIES), entries)
+    except BaseException:
+        # No savepoint (two statements more on every posting): the entries already applied are
+        # taken back and the transaction row deleted, in the same database transaction, which
+        # still holds their row locks, so nobody saw them. Nothing of the posting is left.
+        _undo(connection, tx_id, applied)
+        raise
+    finally:
+        _expire_accounts(session, accounts)
+    return TransactionOut(
+        id=tx_id,
+        idempotency_key=body.idempotency_key,
+        kind=body.kind,
+        memo=body.memo,
+        reference=body.reference,
+        reverses_id=None,
+        created_at=now,
+        entries=[EntryOut.model_validate(e) for e in entries],
+        created=True,
+    )
+
+
+def _undo(connection: Any, tx_id: str, applied: list[tuple[str, int]]) -> None:
+    try:
+        for account_id, delta in applied:
+            connection.execute(_UNDO, {"account_id": account_id, "delta": delta})
+        connection.execute(delete(_TRANSACTIONS).where(_TRANSACTIONS.c.id == tx_id))
+    except Exception:
+        pass
+
+
+def _claim_statement(dialect: str) -> Any:
+    make = pg_insert if dialect == "postgresql" else sqlite_insert
+    values: dict[str, Any] = {
+        name: bindparam(name)
+        for name in (
+            "id",
+            "tenant_id",
+            "idempotency_key",
+            "kind",
+            "memo",
+            "reference",
+            "content_hash",
+            "created_at",
+        )
+    }
+    return (
+        make(_TRANSACTIONS)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=["tenant_id", "idempotency_key"])
+        .returning(_TRANSACTIONS.c.id)
+    )
+
+
+_CLAIM = {dialect: _claim_statement(dialect) for dialect in ("postgresql", "sqlite")}
+
+
+def _post_in_savepoint(
+    body: PostingIn, accounts: dict[str, _AccountRow], content_hash: str, reverses_id: str, session: Session
+) -> TransactionOut:
+    """A reversal: also unique on ``reverses_id``, so it is posted inside a SAVEPOINT."""
     replay = _posted(body.idempotency_key, content_hash, session)
     if replay is not None:
         return replay
@@ -348,8 +539,6 @@ def post_transaction(body: PostingIn, *, session: Session, reverses_id: str | No
     entries: list[dict[str, Any]] = []
     try:
         with session.begin_nested():
-            # Bulk Core statements (the ORM's unit of work costs more than the posting itself),
-            # stamped with the bound tenant as core.tenancy asks of Core inserts.
             session.execute(
                 insert(_TRANSACTIONS).values(
                     id=tx_id,
@@ -418,6 +607,7 @@ def transfer(
     kind: str,
     memo: str = "",
     reference: str = "",
+    transaction_id: str | None = None,
 ) -> TransactionOut:
     """Move ``amount`` (> 0) from one account to another of the same unit: a two-entry posting."""
     if amount <= 0:
@@ -434,6 +624,7 @@ def transfer(
             ],
         ),
         session=session,
+        transaction_id=transaction_id,
     )
 
 

@@ -12,6 +12,9 @@ Accounts
 Transactions
     :func:`post_transaction` (balanced, exactly once per idempotency key), :func:`transfer`
     (two entries), :func:`reverse_transaction`, :func:`get_transaction`, :func:`find_transaction`.
+WeChat Pay API v3 helpers (also used by the store's JSAPI payments)
+    :class:`WechatPayConfig`, :func:`config_for`, :func:`authorization`, :func:`sign`,
+    :func:`verify_signed`, :func:`decrypt_resource`, :class:`InvalidSignature`.
 Payouts
     :func:`request_payout`, :func:`create_batch`, :func:`export_batch_csv`, :func:`confirm_batch`,
     :func:`parse_confirmation_csv`, :func:`submit_batch` (= :func:`lines_to_submit`, the
@@ -60,9 +63,18 @@ from bcone.ledger._posting import (
     totals_by_unit,
     transfer,
 )
-from bcone.ledger.errors import PayoutLineNotFound
+from bcone.ledger.errors import InvalidSignature, PayoutLineNotFound
 from bcone.ledger.schemas import AccountOut, AccountSpec, PayoutLineOut, Unit
-from bcone.ledger.wechatpay import TransferNotice, line_id_from_bill_no
+from bcone.ledger.wechatpay import (
+    TransferNotice,
+    WechatPayConfig,
+    authorization,
+    config_for,
+    decrypt_resource,
+    line_id_from_bill_no,
+    sign,
+    verify_signed,
+)
 
 
 def funding_account(*, session: Session, unit: Unit = "fen") -> AccountOut:
@@ -94,12 +106,17 @@ def apply_transfer_notice(notice: TransferNotice, *, session: Session) -> Payout
 
 __all__ = [
     "FinanceExportProvider",
+    "InvalidSignature",
     "PayoutProvider",
+    "WechatPayConfig",
     "apply_transfer_notice",
+    "authorization",
     "balances_by_kind",
     "clearing_account",
+    "config_for",
     "confirm_batch",
     "create_batch",
+    "decrypt_resource",
     "export_batch_csv",
     "external_account",
     "find_account",
@@ -121,8 +138,10 @@ __all__ = [
     "request_payout",
     "reverse_transaction",
     "settle_line",
+    "sign",
     "statement",
     "submit_batch",
     "totals_by_unit",
     "transfer",
+    "verify_signed",
 ]

@@ -23,6 +23,7 @@ from bcone.promotions.schemas import (
     CampaignStatus,
     CampaignUpdate,
     FiguresOut,
+    FlagOut,
     Outcome,
     PrizesIn,
 )
@@ -88,6 +89,13 @@ def list_attempts(
 ) -> Page[AttemptOut]:
     """Reward decisions, newest first, with their outcome; ``q`` is a serial."""
     return service.list_attempts(page, session=session, campaign_id=campaign_id, outcome=outcome)
+
+
+@router.get("/promotions/flags")
+def list_flags(_: Reader, session: SessionDep, page: PageDep, kind: str | None = None) -> Page[FlagOut]:
+    """Fraud flags for review (``cluster``: many codes of one case scanned by one identity far from
+    its store), most recently seen first; ``q`` is an identity or a case serial."""
+    return service.list_flags(page, session=session, kind=kind)
 
 
 @router.get("/promotions/blocks")

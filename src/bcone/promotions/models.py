@@ -11,7 +11,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, CheckConstraint, DateTime, Index, Integer, String, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    CheckConstraint,
+    DateTime,
+    Float,
+    Index,
+    Integer,
+    String,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bcone.core.db import Base, IdMixin, TimestampMixin, utcnow
@@ -68,6 +78,15 @@ class Campaign(IdMixin, TimestampMixin, TenantScoped, Base):
     store_rebate_fen: Mapped[int] = mapped_column(Integer, default=0)
     rate_limit_scans: Mapped[int | None] = mapped_column(Integer)
     rate_limit_window_s: Mapped[int] = mapped_column(Integer, default=3600)
+    # Velocity rules (anti-fraud): scans per identity per minute / per hour, distinct codes per
+    # device per China day. None = no rule.
+    max_scans_per_minute: Mapped[int | None] = mapped_column(Integer)
+    max_scans_per_hour: Mapped[int | None] = mapped_column(Integer)
+    max_codes_per_device_day: Mapped[int | None] = mapped_column(Integer)
+    # Cluster flag: this many codes of one case scanned by one identity, farther than
+    # cluster_km from the store the case was shipped to. None = no flag.
+    cluster_min_codes: Mapped[int | None] = mapped_column(Integer)
+    cluster_km: Mapped[int | None] = mapped_column(Integer)
     # How much has been moved from the tenant's funding into the campaign's budget accounts.
     funded_fen: Mapped[int] = mapped_column(BigInteger, default=0)
     funded_points: Mapped[int] = mapped_column(BigInteger, default=0)
@@ -115,6 +134,8 @@ class RewardAttempt(IdMixin, TenantScoped, Base):
     device: Mapped[str | None] = mapped_column(String(128))
     store_id: Mapped[str | None] = mapped_column(String(36))
     outcome: Mapped[str] = mapped_column(String(24))
+    # The refusal's detail where the outcome alone does not say it (which velocity rule).
+    reason: Mapped[str | None] = mapped_column(String(120))
     reward_id: Mapped[str | None] = mapped_column(String(36))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
@@ -143,3 +164,27 @@ class PromotionBlock(IdMixin, TenantScoped, Base):
     value: Mapped[str] = mapped_column(String(128))
     reason: Mapped[str] = mapped_column(String(200), default="")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class PromotionFlag(IdMixin, TenantScoped, Base):
+    """A fraud flag for review (not a refusal): e.g. many codes of one case scanned by one
+    identity far from the store the case was shipped to. One row per (kind, identity, subject)."""
+
+    __tablename__ = "promotion_flags"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "kind", "identity", "subject"),
+        Index("ix_promotion_flags_tenant_time", "tenant_id", "last_seen_at"),
+    )
+
+    kind: Mapped[str] = mapped_column(String(24))
+    campaign_id: Mapped[str | None] = mapped_column(String(36))
+    identity: Mapped[str] = mapped_column(String(128))
+    # What the flag is about: the case serial of a cluster.
+    subject: Mapped[str] = mapped_column(String(64))
+    store_id: Mapped[str | None] = mapped_column(String(36))
+    count: Mapped[int] = mapped_column(Integer, default=1)
+    distance_km: Mapped[float | None] = mapped_column(Float)
+    region: Mapped[str | None] = mapped_column(String(6))
+    reason: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

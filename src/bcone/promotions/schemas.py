@@ -82,6 +82,11 @@ class CampaignIn(BaseModel):
     store_rebate_fen: Annotated[int, Field(ge=0, le=10**7)] = 0
     rate_limit_scans: Annotated[int, Field(ge=1)] | None = None
     rate_limit_window_s: Annotated[int, Field(ge=1, le=86400 * 7)] = 3600
+    max_scans_per_minute: Annotated[int, Field(ge=1, le=10_000)] | None = None
+    max_scans_per_hour: Annotated[int, Field(ge=1, le=100_000)] | None = None
+    max_codes_per_device_day: Annotated[int, Field(ge=1, le=100_000)] | None = None
+    cluster_min_codes: Annotated[int, Field(ge=2, le=1000)] | None = None
+    cluster_km: Annotated[int, Field(ge=0, le=5000)] | None = None
 
 
 class CampaignUpdate(BaseModel):
@@ -106,6 +111,11 @@ class CampaignUpdate(BaseModel):
     store_rebate_fen: Annotated[int, Field(ge=0, le=10**7)] | None = None
     rate_limit_scans: Annotated[int, Field(ge=1)] | None = None
     rate_limit_window_s: Annotated[int, Field(ge=1, le=86400 * 7)] | None = None
+    max_scans_per_minute: Annotated[int, Field(ge=1, le=10_000)] | None = None
+    max_scans_per_hour: Annotated[int, Field(ge=1, le=100_000)] | None = None
+    max_codes_per_device_day: Annotated[int, Field(ge=1, le=100_000)] | None = None
+    cluster_min_codes: Annotated[int, Field(ge=2, le=1000)] | None = None
+    cluster_km: Annotated[int, Field(ge=0, le=5000)] | None = None
 
 
 class PrizesIn(BaseModel):
@@ -134,6 +144,11 @@ class CampaignOut(BaseModel):
     store_rebate_fen: int
     rate_limit_scans: int | None
     rate_limit_window_s: int
+    max_scans_per_minute: int | None = None
+    max_scans_per_hour: int | None = None
+    max_codes_per_device_day: int | None = None
+    cluster_min_codes: int | None = None
+    cluster_km: int | None = None
     funded_fen: int
     funded_points: int
     created_at: datetime
@@ -144,12 +159,33 @@ class CampaignOut(BaseModel):
 
 
 class ScanIdentity(BaseModel):
-    """Who scanned: the consumer's openid (development adapter of the identity port), the device
-    and the store that sold the unit (explicit for now)."""
+    """Who scanned: the consumer (``openid`` is the key of their wallet: a WeChat openid, or a
+    phone's keyed hash when ``owner_type`` is ``phone``), the device, the store that sold the
+    unit, and the consumer's identifiers for events (``(namespace, value)``, the CDP's)."""
 
     openid: str | None = Field(default=None, max_length=128)
     device: str | None = Field(default=None, max_length=128)
     store_id: str | None = Field(default=None, max_length=36)
+    owner_type: Literal["wechat_openid", "phone"] = "wechat_openid"
+    identities: list[tuple[str, str]] = Field(default_factory=list, max_length=8)
+
+
+class FlagOut(BaseModel):
+    """A fraud flag for review: ``kind`` ``cluster`` = many codes of one case (``subject``) scanned
+    by one identity far from the store the case was shipped to."""
+
+    id: str
+    kind: str
+    campaign_id: str | None
+    identity: str
+    subject: str
+    store_id: str | None
+    count: int
+    distance_km: float | None
+    region: str | None
+    reason: str
+    created_at: datetime
+    last_seen_at: datetime
 
 
 class RewardOut(BaseModel):
@@ -174,6 +210,7 @@ class AttemptOut(BaseModel):
     device: str | None
     store_id: str | None
     outcome: Outcome
+    reason: str | None = None
     reward_id: str | None
     created_at: datetime
 

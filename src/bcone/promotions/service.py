@@ -8,27 +8,30 @@ budget under concurrency is described in ``docs/promotions.md``.
 
 from __future__ import annotations
 
+import json
 import secrets
 from collections import Counter
 from collections.abc import Mapping
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import ColumnElement, and_, func, or_, select, update
+from sqlalchemy import ColumnElement, Table, bindparam, delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bcone.codes import service as codes
-from bcone.codes.schemas import CheckOut
-from bcone.core.errors import Conflict, NotFound
+from bcone.codes.schemas import CheckOut, Whereabouts
+from bcone.core import geo
+from bcone.core.errors import Conflict, NotFound, ValidationFailed
 from bcone.core.events import append_event
 from bcone.core.ids import new_id
 from bcone.core.pagination import Page, PageParams
 from bcone.core.tenancy import current_tenant
 from bcone.ledger import service as ledger
-from bcone.ledger.schemas import AccountOut, AccountSpec, Unit
+from bcone.ledger.schemas import AccountOut, AccountSpec, TransactionOut, Unit
 from bcone.network import service as network
+from bcone.promotions import _cache
 from bcone.promotions.errors import (
     BlockNotFound,
     CampaignNameTaken,
@@ -37,7 +40,14 @@ from bcone.promotions.errors import (
     InvalidCampaign,
 )
 from bcone.promotions.messages import register as _register_messages
-from bcone.promotions.models import Campaign, PromotionBlock, PromotionCounter, Reward, RewardAttempt
+from bcone.promotions.models import (
+    Campaign,
+    PromotionBlock,
+    PromotionCounter,
+    PromotionFlag,
+    Reward,
+    RewardAttempt,
+)
 from bcone.promotions.schemas import (
     AttemptOut,
     BlockIn,
@@ -48,6 +58,7 @@ from bcone.promotions.schemas import (
     CampaignUpdate,
     DayFigures,
     FiguresOut,
+    FlagOut,
     Outcome,
     PrizeTier,
     RewardKind,
@@ -168,6 +179,7 @@ def update_campaign(campaign_id: str, data: CampaignUpdate, *, session: Session)
     if row.status == "active":
         _fund(session, row)
     session.flush()
+    _cache.forget(current_tenant(session))
     return _out(row)
 
 
@@ -179,7 +191,7 @@ def set_prizes(campaign_id: str, prizes: list[PrizeTier], *, session: Session) -
 _BUDGET_IDS: dict[tuple[str, str, str], str] = {}
 
 
-def _funded_budget_id(session: Session, tenant_id: str, row: Campaign, unit: Unit) -> str | None:
+def _funded_budget_id(session: Session, tenant_id: str, row: CampaignOut, unit: Unit) -> str | None:
     """The campaign's budget account for ``unit``, or None when nothing was ever funded."""
     if not getattr(row, f"funded_{unit}"):
         return None
@@ -237,20 +249,32 @@ def change_status(campaign_id: str, action: str, *, session: Session) -> Campaig
         _fund(session, row)
     row.status = target
     session.flush()
+    _cache.forget(current_tenant(session))
     return _out(row)
 
 
 # --- the reward decision ---------------------------------------------------------------------
 
 
-def _insert(session: Session, table: type) -> postgresql.Insert | sqlite.Insert:
+_COUNTERS = cast(Table, PromotionCounter.__table__)
+_REWARDS = cast(Table, Reward.__table__)
+_ATTEMPTS = cast(Table, RewardAttempt.__table__)
+
+
+def _insert(session: Session, table: Table) -> postgresql.Insert | sqlite.Insert:
     if session.get_bind().dialect.name == "postgresql":
         return postgresql.insert(table)
     return sqlite.insert(table)
 
 
 def _bump(
-    session: Session, tenant_id: str, scope: str, key: str, delta: int, limit: int | None
+    session: Session,
+    tenant_id: str,
+    scope: str,
+    key: str,
+    delta: int,
+    limit: int | None,
+    undo: list[_Undo] | None = None,
 ) -> int | None:
     """Add ``delta`` to a counter in one statement; None (and no change) when it would pass ``limit``.
 
@@ -262,19 +286,23 @@ def _bump(
         return None
     where: ColumnElement[bool] | None = None
     if limit is not None:
-        where = PromotionCounter.value + delta <= limit
+        where = _COUNTERS.c.value + delta <= limit
     stmt = (
-        _insert(session, PromotionCounter)
+        _insert(session, _COUNTERS)
         .values(id=new_id(), tenant_id=tenant_id, scope=scope, key=key, value=delta)
         .on_conflict_do_update(
             index_elements=["tenant_id", "scope", "key"],
-            set_={"value": PromotionCounter.value + delta},
+            set_={"value": _COUNTERS.c.value + delta},
             where=where,
         )
-        .returning(PromotionCounter.value)
+        .returning(_COUNTERS.c.value)
     )
-    row = session.execute(stmt).first()
-    return None if row is None else int(row[0])
+    row = session.connection().execute(stmt).first()
+    if row is None:
+        return None
+    if undo is not None:
+        undo.append(("counter", scope, key, delta))
+    return int(row[0])
 
 
 def _covers(region: str | None, divisions: list[str]) -> bool:
@@ -289,7 +317,7 @@ def _covers(region: str | None, divisions: list[str]) -> bool:
     return False
 
 
-def _eligible(row: Campaign, check: CheckOut, now: datetime) -> bool:
+def _eligible(row: CampaignOut, check: CheckOut, now: datetime) -> bool:
     if row.starts_at is not None and _aware(row.starts_at) > now:
         return False
     if row.ends_at is not None and _aware(row.ends_at) <= now:
@@ -309,15 +337,21 @@ def _aware(value: datetime) -> datetime:
 
 def find_campaign(check: CheckOut, *, session: Session, now: datetime | None = None) -> CampaignOut | None:
     """The oldest active campaign this scanned code is eligible for."""
-    row = _campaign_for(session, check, now or datetime.now(UTC))
-    return None if row is None else _out(row)
+    return _campaign_for(session, check, now or datetime.now(UTC))
 
 
-def _campaign_for(session: Session, check: CheckOut, now: datetime) -> Campaign | None:
-    rows = session.scalars(
-        select(Campaign).where(Campaign.status == "active").order_by(Campaign.created_at, Campaign.id)
-    )
-    return next((r for r in rows if _eligible(r, check, now)), None)
+def _campaign_for(session: Session, check: CheckOut, now: datetime) -> CampaignOut | None:
+    return next((r for r in _active_campaigns(session) if _eligible(r, check, now)), None)
+
+
+def _active_campaigns(session: Session) -> list[CampaignOut]:
+    """The tenant's active campaigns, oldest first, cached for ``_cache.TTL_SECONDS``."""
+
+    def load() -> list[CampaignOut]:
+        stmt = select(Campaign).where(Campaign.status == "active").order_by(Campaign.created_at, Campaign.id)
+        return [_out(r) for r in session.scalars(stmt)]
+
+    return _cache.campaigns.get((_cache.database_key(session), current_tenant(session)), load)
 
 
 def draw(prizes: list[PrizeTier]) -> PrizeTier | None:
@@ -352,17 +386,22 @@ class _Refused(Exception):
 
 
 def _blocked(session: Session, who: ScanIdentity) -> bool:
-    wanted = [
-        and_(PromotionBlock.kind == kind, PromotionBlock.value == value)
-        for kind, value in (("identity", who.openid), ("device", who.device))
-        if value
-    ]
+    wanted = [(kind, value) for kind, value in (("identity", who.openid), ("device", who.device)) if value]
     if not wanted:
         return False
-    return session.scalars(select(PromotionBlock.id).where(or_(*wanted)).limit(1)).first() is not None
+
+    def load() -> frozenset[tuple[str, str]]:
+        return frozenset(
+            (k, v) for k, v in session.execute(select(PromotionBlock.kind, PromotionBlock.value))
+        )
+
+    blocked = _cache.blocks.get((_cache.database_key(session), current_tenant(session)), load)
+    return any(pair in blocked for pair in wanted)
 
 
-def _rate_limited(session: Session, tenant_id: str, row: Campaign, who: ScanIdentity, now: datetime) -> bool:
+def _rate_limited(
+    session: Session, tenant_id: str, row: CampaignOut, who: ScanIdentity, now: datetime
+) -> bool:
     if row.rate_limit_scans is None:
         return False
     window = int(now.timestamp()) // row.rate_limit_window_s * row.rate_limit_window_s
@@ -381,17 +420,24 @@ def _record(
     outcome: Outcome,
     campaign_id: str | None = None,
     reward_id: str | None = None,
+    *,
+    reason: str | None = None,
 ) -> None:
-    session.add(
-        RewardAttempt(
-            code=check.serial[:40],
-            campaign_id=campaign_id,
-            openid=who.openid,
-            device=who.device,
-            store_id=who.store_id,
-            outcome=outcome,
-            reward_id=reward_id,
-        )
+    session.connection().execute(
+        _ATTEMPTS.insert(),
+        {
+            "id": new_id(),
+            "tenant_id": current_tenant(session),
+            "code": check.serial[:40],
+            "campaign_id": campaign_id,
+            "openid": who.openid,
+            "device": who.device,
+            "store_id": who.store_id,
+            "outcome": outcome,
+            "reason": reason,
+            "reward_id": reward_id,
+            "created_at": datetime.now(UTC),
+        },
     )
 
 
@@ -405,7 +451,12 @@ def _store_ok(session: Session, store_id: str | None) -> bool:
 
 
 def reward_scan(
-    check: CheckOut, who: ScanIdentity, *, session: Session, now: datetime | None = None
+    check: CheckOut,
+    who: ScanIdentity,
+    *,
+    session: Session,
+    now: datetime | None = None,
+    context: Mapping[str, str] | None = None,
 ) -> RewardOut:
     """Decide and pay the reward of one scan, inside the scan's unit of work (never commits).
 
@@ -426,27 +477,240 @@ def reward_scan(
         return RewardOut(granted=False, outcome="no_campaign")
     # Counted whether or not the scan is rewarded: the window counts scans, not rewards.
     if _rate_limited(session, tenant_id, row, who, now):
-        _record(session, check, who, "rate_limited", row.id)
+        _record(session, check, who, "rate_limited", row.id, reason="rate_limit_scans")
         return RewardOut(granted=False, outcome="rate_limited", campaign_id=row.id)
+    broken = _velocity(session, tenant_id, row, who, check, now)
+    if broken is not None:
+        _record(session, check, who, "rate_limited", row.id, reason=broken)
+        return RewardOut(granted=False, outcome="rate_limited", campaign_id=row.id)
+    where = _Where(session, check.serial)
+    if row.store_rebate_fen and (holder := where.holder()) and _store_ok(session, holder):
+        # BC reward: the store the unit was shipped to (or that opened its case) earns the rebate,
+        # rather than any store named on the URL.
+        who = who.model_copy(update={"store_id": holder})
+    if row.cluster_min_codes and who.openid:
+        _cluster(session, tenant_id, row, check, who, where, context or {}, now)
+    # Nothing half-written on a refusal. Without a store rebate every write of the decision can
+    # be taken back by a statement (the claim deleted, the counters lowered; the ledger leaves
+    # nothing of a refused posting), so no SAVEPOINT is needed, which saves two round trips on
+    # every scan. With a rebate, the consumer's payout may be posted before the rebate is
+    # refused, so the decision runs in a SAVEPOINT.
+    undo: list[_Undo] = []
     try:
-        with session.begin_nested():
-            result = _decide(session, tenant_id, row, check, who, now)
+        if row.store_rebate_fen and who.store_id:
+            with session.connection().begin_nested():
+                result = _decide(session, tenant_id, row, check, who, now, None)
+        else:
+            result = _decide(session, tenant_id, row, check, who, now, undo)
     except _Refused as refused:
-        # The savepoint rolled back the claim, the counters and any posting: nothing half-written.
+        _take_back(session, tenant_id, undo)
         _record(session, check, who, refused.outcome, row.id)
         return RewardOut(granted=False, outcome=refused.outcome, campaign_id=row.id)
     _record(session, check, who, result.outcome, row.id, result.reward_id)
     return result
 
 
+class _Where:
+    """The scanned unit's whereabouts (case, holder), read once and only if a rule needs them."""
+
+    def __init__(self, session: Session, serial: str) -> None:
+        self._session, self._serial = session, serial
+        self._loaded = False
+        self._value: Whereabouts | None = None
+
+    def get(self) -> Whereabouts | None:
+        if not self._loaded:
+            self._value = codes.unit_whereabouts(self._serial, session=self._session)
+            self._loaded = True
+        return self._value
+
+    def holder(self) -> str | None:
+        where = self.get()
+        return where.holder_org_id if where else None
+
+
+def _mark(session: Session, tenant_id: str, scope: str, key: str) -> bool:
+    """Note ``key`` once: True the first time (a row of ``promotion_counters``), False after."""
+    stmt = (
+        _insert(session, _COUNTERS)
+        .values(id=new_id(), tenant_id=tenant_id, scope=scope, key=key[:200], value=1)
+        .on_conflict_do_nothing(index_elements=["tenant_id", "scope", "key"])
+        .returning(_COUNTERS.c.id)
+    )
+    return session.connection().execute(stmt).first() is not None
+
+
+def _velocity(
+    session: Session, tenant_id: str, row: CampaignOut, who: ScanIdentity, check: CheckOut, now: datetime
+) -> str | None:
+    """The velocity rule this scan breaks (its reason), or None. Scans count whether or not they
+    are rewarded: a burst is refused as it happens."""
+    stamp = int(now.timestamp())
+    broken: str | None = None
+    if who.openid:
+        # Every window counts the scan (the minute's and the hour's), whichever refuses it.
+        for limit, width, name in (
+            (row.max_scans_per_minute, 60, "identity_per_minute"),
+            (row.max_scans_per_hour, 3600, "identity_per_hour"),
+        ):
+            if limit is not None:
+                count = _bump(
+                    session, tenant_id, f"vel:{width}", f"{row.id}:{stamp // width}:{who.openid}", 1, None
+                )
+                if (count or 0) > limit and broken is None:
+                    broken = f"{name}>{limit}"
+    if broken is not None:
+        return broken
+    if who.device and row.max_codes_per_device_day is not None:
+        day = (now + CHINA).date().isoformat()
+        if _mark(session, tenant_id, "devcode", f"{row.id}:{day}:{check.serial}:{who.device}"):
+            count = _bump(session, tenant_id, "vel:devcodes", f"{row.id}:{day}:{who.device}", 1, None)
+            if (count or 0) > row.max_codes_per_device_day:
+                return f"device_codes_per_day>{row.max_codes_per_device_day}"
+    return None
+
+
+_FLAGS = cast(Table, PromotionFlag.__table__)
+
+
+def _point(context: Mapping[str, str], check: CheckOut) -> tuple[float, float, str | None] | None:
+    """(lng, lat, division) of the scan: its coordinates, else its division's centroid."""
+    try:
+        lat, lng = float(context["lat"]), float(context["lng"])
+        return lng, lat, geo.nearest_division(lng, lat).code
+    except (KeyError, ValueError):
+        pass
+    region = context.get("region") or check.first_region
+    division = geo.get_division(region) if region else None
+    return (division.lng, division.lat, division.code) if division else None
+
+
+def _cluster(
+    session: Session,
+    tenant_id: str,
+    row: CampaignOut,
+    check: CheckOut,
+    who: ScanIdentity,
+    where: _Where,
+    context: Mapping[str, str],
+    now: datetime,
+) -> None:
+    """Flag one identity scanning many codes of one case far from the store it was shipped to."""
+    found = where.get()
+    if found is None or not found.containers or not found.holder_org_id or not who.openid:
+        return
+    case = found.containers[0]
+    if not _mark(session, tenant_id, "clustercode", f"{case}:{check.serial}:{who.openid}"):
+        return  # this identity scanned this code before: no new code of the case
+    count = _bump(session, tenant_id, "cluster", f"{case}:{who.openid}", 1, None) or 0
+    if count < (row.cluster_min_codes or 0):
+        return
+    try:
+        store = network.get_organization(found.holder_org_id, session=session)
+    except NotFound:
+        return
+    home = (store.lng, store.lat) if store.lng is not None and store.lat is not None else None
+    if home is None and (division := geo.get_division(store.division_code)) is not None:
+        home = (division.lng, division.lat)
+    point = _point(context, check)
+    if home is None or point is None:
+        return
+    distance = round(geo.distance_km(point[0], point[1], home[0], home[1]), 1)
+    if distance <= (row.cluster_km or 0):
+        return
+    values = {
+        "id": new_id(),
+        "tenant_id": tenant_id,
+        "kind": "cluster",
+        "campaign_id": row.id,
+        "identity": who.openid[:128],
+        "subject": case,
+        "store_id": store.id,
+        "count": count,
+        "distance_km": distance,
+        "region": point[2],
+        "reason": f"{count} codes of case {case} scanned {distance:g} km from {store.code}",
+        "created_at": now,
+        "last_seen_at": now,
+    }
+    stmt = _insert(session, _FLAGS).values(**values)
+    session.connection().execute(
+        stmt.on_conflict_do_update(
+            index_elements=["tenant_id", "kind", "identity", "subject"],
+            set_={
+                "count": stmt.excluded.count,
+                "distance_km": stmt.excluded.distance_km,
+                "region": stmt.excluded.region,
+                "reason": stmt.excluded.reason,
+                "last_seen_at": stmt.excluded.last_seen_at,
+            },
+        )
+    )
+
+
+def list_flags(params: PageParams, *, session: Session, kind: str | None = None) -> Page[FlagOut]:
+    """Fraud flags for review, most recently seen first."""
+    stmt = select(PromotionFlag)
+    if kind:
+        stmt = stmt.where(PromotionFlag.kind == kind)
+    if params.q:
+        stmt = stmt.where(
+            or_(PromotionFlag.identity == params.q.strip(), PromotionFlag.subject == params.q.strip().upper())
+        )
+    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    rows = session.scalars(
+        stmt.order_by(PromotionFlag.last_seen_at.desc(), PromotionFlag.id)
+        .offset((params.page - 1) * params.page_size)
+        .limit(params.page_size)
+    )
+    return Page(
+        items=[FlagOut.model_validate(r, from_attributes=True) for r in rows],
+        total=total,
+        page=params.page,
+        page_size=params.page_size,
+    )
+
+
+# What a refused decision takes back: ("reward", id) or ("counter", scope, key, delta).
+_Undo = tuple[Any, ...]
+_LOWER = (
+    update(_COUNTERS)
+    .where(
+        _COUNTERS.c.tenant_id == bindparam("t"),
+        _COUNTERS.c.scope == bindparam("s"),
+        _COUNTERS.c.key == bindparam("k"),
+    )
+    .values(value=_COUNTERS.c.value - bindparam("d"))
+)
+
+
+def _take_back(session: Session, tenant_id: str, undo: list[_Undo]) -> None:
+    """Undo a refused decision's writes in the same transaction (which holds their row locks)."""
+    connection = session.connection()
+    for item in reversed(undo):
+        if item[0] == "reward":
+            connection.execute(delete(_REWARDS).where(_REWARDS.c.id == item[1]))
+        else:
+            connection.execute(_LOWER, {"t": tenant_id, "s": item[1], "k": item[2], "d": item[3]})
+
+
 def _decide(
-    session: Session, tenant_id: str, row: Campaign, check: CheckOut, who: ScanIdentity, now: datetime
+    session: Session,
+    tenant_id: str,
+    row: CampaignOut,
+    check: CheckOut,
+    who: ScanIdentity,
+    now: datetime,
+    undo: list[_Undo] | None,
 ) -> RewardOut:
-    prizes = [PrizeTier.model_validate(p) for p in row.prizes]
-    kind, fen, points, coupon = _amounts(draw(prizes))
+    """The draw, the claim, the limits and the payouts. ``undo`` (when given) collects what to
+    take back if the decision is refused; None means the caller holds a savepoint instead."""
+    kind, fen, points, coupon = _amounts(draw(row.prizes))
     reward_id = new_id()
+    # The payout's ledger transaction id is chosen now and stored with the claim: no UPDATE later.
+    payout_id = new_id() if fen or points else None
     claim = (
-        _insert(session, Reward)
+        _insert(session, _REWARDS)
         .values(
             id=reward_id,
             tenant_id=tenant_id,
@@ -461,13 +725,16 @@ def _decide(
             amount_fen=fen,
             points=points,
             coupon_code=coupon,
+            transaction_id=payout_id,
             created_at=now,
         )
         .on_conflict_do_nothing(index_elements=["tenant_id", "code"])
-        .returning(Reward.id)
+        .returning(_REWARDS.c.id)
     )
-    if session.execute(claim).first() is None:
+    if session.connection().execute(claim).first() is None:
         raise _Refused("already_rewarded")
+    if undo is not None:
+        undo.append(("reward", reward_id))
     wins = kind != "thanks"
     if wins and (fen or points) and not who.openid:
         raise _Refused("no_identity")
@@ -476,15 +743,22 @@ def _decide(
         wins
         and who.openid
         and limit is not None
-        and _bump(session, tenant_id, "consumer", f"{row.id}:{who.openid}", 1, limit) is None
+        and _bump(session, tenant_id, "consumer", f"{row.id}:{who.openid}", 1, limit, undo) is None
     ):
         raise _Refused("consumer_limit")
+    # A day's spend is counted while a daily limit is set (a limit set mid-day counts from then).
     day = (now + CHINA).date().isoformat()
-    if fen and _bump(session, tenant_id, "daily_fen", f"{row.id}:{day}", fen, row.daily_fen) is None:
+    if (
+        fen
+        and row.daily_fen is not None
+        and _bump(session, tenant_id, "daily_fen", f"{row.id}:{day}", fen, row.daily_fen, undo) is None
+    ):
         raise _Refused("daily_limit")
     if (
         points
-        and _bump(session, tenant_id, "daily_points", f"{row.id}:{day}", points, row.daily_points) is None
+        and row.daily_points is not None
+        and _bump(session, tenant_id, "daily_points", f"{row.id}:{day}", points, row.daily_points, undo)
+        is None
     ):
         raise _Refused("daily_limit")
     transaction_id = None
@@ -494,21 +768,19 @@ def _decide(
             budget_id = _funded_budget_id(session, tenant_id, row, unit)
             if budget_id is None:
                 raise _Refused("budget_exhausted")
-            wallet = ledger.get_or_open_account(
-                AccountSpec(
-                    kind="consumer_wallet", unit=unit, owner_type="wechat_openid", owner_id=who.openid or ""
-                ),
-                session=session,
+            spec = AccountSpec(
+                kind="consumer_wallet", unit=unit, owner_type=who.owner_type, owner_id=who.openid or ""
             )
-            tx = ledger.transfer(
-                session=session,
+            tx = _pay(
+                session,
+                spec,
                 idempotency_key=f"scan-reward:{check.serial}",
                 from_account_id=budget_id,
-                to_account_id=wallet.id,
                 amount=fen or points,
                 kind="scan_reward",
                 memo=row.name,
                 reference=reward_id,
+                transaction_id=payout_id,
             )
             transaction_id = tx.id
         rebate, rebate_tx = _rebate(session, tenant_id, row, check, who)
@@ -516,10 +788,10 @@ def _decide(
         if exc.code == "insufficient_funds":
             raise _Refused("budget_exhausted") from None
         raise
-    if transaction_id or rebate_tx:
-        session.execute(
-            update(Reward)
-            .where(Reward.id == reward_id)
+    if transaction_id != payout_id or rebate_tx:
+        session.connection().execute(
+            update(_REWARDS)
+            .where(_REWARDS.c.id == reward_id)
             .values(transaction_id=transaction_id, rebate_fen=rebate, rebate_transaction_id=rebate_tx)
         )
     if wins:
@@ -528,7 +800,7 @@ def _decide(
             type=EVENT_TYPE,
             event_id=f"{EVENT_TYPE}:{reward_id}",
             ts=now,
-            identities=[("wechat_openid", who.openid)] if who.openid else None,
+            identities=who.identities or ([("wechat_openid", who.openid)] if who.openid else None),
             org_id=who.store_id if rebate else None,
             sku=check.product.sku_code if check.product else None,
             region=check.first_region,
@@ -558,7 +830,7 @@ def _decide(
 
 
 def _rebate(
-    session: Session, tenant_id: str, row: Campaign, check: CheckOut, who: ScanIdentity
+    session: Session, tenant_id: str, row: CampaignOut, check: CheckOut, who: ScanIdentity
 ) -> tuple[int, str | None]:
     """The store rebate of a scan (budget → the selling store's wallet), once per code."""
     budget_id = _funded_budget_id(session, tenant_id, row, "fen")
@@ -570,21 +842,43 @@ def _rebate(
     limit = row.per_store_limit
     if limit is not None and _bump(session, tenant_id, "store", f"{row.id}:{store_id}", 1, limit) is None:
         return 0, None
-    wallet = ledger.get_or_open_account(
+    tx = _pay(
+        session,
         AccountSpec(kind="store_wallet", unit="fen", owner_type="organization", owner_id=store_id),
-        session=session,
-    )
-    tx = ledger.transfer(
-        session=session,
         idempotency_key=f"store-rebate:{check.serial}",
         from_account_id=budget_id,
-        to_account_id=wallet.id,
         amount=row.store_rebate_fen,
         kind="store_rebate",
         memo=row.name,
         reference=check.serial,
     )
     return row.store_rebate_fen, tx.id
+
+
+# Wallet account ids by (database, tenant, kind, unit, owner): a wallet is never deleted, but one
+# opened in a unit of work that was rolled back never existed; the ledger then refuses the
+# posting (nothing written), the id is forgotten and the wallet opened again.
+_WALLETS: dict[tuple[str, str, str, str, str], str] = {}
+_WALLETS_LIMIT = 200_000
+
+
+def _pay(session: Session, spec: AccountSpec, **posting: Any) -> TransactionOut:
+    key = (_cache.database_key(session), current_tenant(session), spec.kind, spec.unit, spec.owner_id)
+    wallet_id = _WALLETS.get(key)
+    if wallet_id is not None:
+        try:
+            return ledger.transfer(session=session, to_account_id=wallet_id, **posting)
+        except ValidationFailed as exc:  # the ledger's invalid_posting: no such account (any more)
+            if exc.code != "invalid_posting" or exc.field != "entries.1.account_id":
+                raise
+            _WALLETS.pop(key, None)
+    # Not in this process's cache: most such owners are new consumers, so insert first.
+    wallet_id = ledger.get_or_open_account(spec, session=session, likely_new=True).id
+    tx = ledger.transfer(session=session, to_account_id=wallet_id, **posting)
+    if len(_WALLETS) >= _WALLETS_LIMIT:
+        _WALLETS.clear()
+    _WALLETS[key] = wallet_id
+    return tx
 
 
 # --- the scan page hook ----------------------------------------------------------------------
@@ -611,12 +905,18 @@ def scan_listener(check: CheckOut, context: Mapping[str, str], session: Session)
     The consumer identity comes from ``openid`` (query parameter or cookie): the development
     adapter of the identity port, until WeChat OAuth provides it.
     """
+    try:
+        identities = [(str(n), str(v)) for n, v in json.loads(context.get("identities") or "[]")][:8]
+    except (ValueError, TypeError):
+        identities = []
     who = ScanIdentity(
         openid=(context.get("openid") or "")[:64] or None,
         device=(context.get("device") or "")[:128] or None,
         store_id=(context.get("store_id") or "")[:36] or None,
+        owner_type="phone" if context.get("owner_type") == "phone" else "wechat_openid",
+        identities=identities,
     )
-    result = reward_scan(check, who, session=session)
+    result = reward_scan(check, who, session=session, context=context)
     if result.outcome in ("not_genuine", "no_campaign"):
         return None
     answer = result.model_dump(mode="json")
@@ -734,6 +1034,7 @@ def add_block(data: BlockIn, *, session: Session) -> BlockOut:
         existing = PromotionBlock(kind=data.kind, value=data.value, reason=data.reason)
         session.add(existing)
         session.flush()
+        _cache.forget(current_tenant(session))
     return BlockOut.model_validate(existing, from_attributes=True)
 
 
@@ -748,6 +1049,7 @@ def remove_block(block_id: str, *, session: Session) -> None:
         raise BlockNotFound(f"no block {block_id}", field="block_id")
     session.delete(row)
     session.flush()
+    _cache.forget(current_tenant(session))
 
 
 __all__ = [
@@ -762,6 +1064,7 @@ __all__ = [
     "list_attempts",
     "list_blocks",
     "list_campaigns",
+    "list_flags",
     "remove_block",
     "reward_scan",
     "scan_listener",

@@ -35,6 +35,11 @@ _INT_FIELDS = (
     "per_consumer_limit",
     "store_rebate_fen",
     "rate_limit_scans",
+    "max_scans_per_minute",
+    "max_scans_per_hour",
+    "max_codes_per_device_day",
+    "cluster_min_codes",
+    "cluster_km",
 )
 _LIST_FIELDS = ("sku_ids", "gtins", "regions")
 
@@ -158,6 +163,21 @@ def _detail(request: Request, campaign: CampaignOut, session: Any, can_edit: boo
         **extra,
     }
     return render(request, "promotions/campaign.html", ctx, status_code=422 if extra.get("error") else 200)
+
+
+@router.get("/promotions/flags")
+def flags_page(
+    request: Request, _: ConsolePrincipal, __: Reader, session: SessionDep, page: PageDep
+) -> Response:
+    """Fraud flags for review (clusters of one case's codes scanned far from its store), with the
+    refusals of the velocity rules; searchable by identity or case serial, paginated."""
+    ctx = {
+        "result": service.list_flags(page, session=session),
+        "refused": service.list_attempts(
+            PageParams(page=1, page_size=20), session=session, outcome="rate_limited"
+        ),
+    }
+    return render(request, "promotions/flags.html", ctx)
 
 
 @router.get("/promotions/{campaign_id}")

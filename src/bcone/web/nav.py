@@ -20,6 +20,10 @@ class NavItem:
     order: int
     prefixes: tuple[str, ...] = ()  # paths that belong to the entry (default: href)
     super_only: bool = False  # shown to owners and admins only
+    # A partner user (bound to one organisation) sees only the pages that serve partners; a
+    # brand user sees every page but those made for partners alone.
+    partner: bool = False  # shown to partner users
+    brand: bool = True  # shown to the brand's own users
 
 
 _ITEMS: dict[str, NavItem] = {}
@@ -42,8 +46,11 @@ def nav_for(path: str, principal: Any) -> list[dict[str, Any]]:
     The longest matching prefix wins, so ``/network/staff`` belongs to staff, not to network.
     """
     is_super = bool(principal is not None and principal.has_role())
+    is_partner = bool(getattr(principal, "is_partner", False))
     visible = [
-        i for i in sorted(_ITEMS.values(), key=lambda i: (i.order, i.key)) if is_super or not i.super_only
+        i
+        for i in sorted(_ITEMS.values(), key=lambda i: (i.order, i.key))
+        if (is_super or not i.super_only) and (i.partner if is_partner else i.brand)
     ]
     best: tuple[int, str] | None = None
     for item in visible:
@@ -58,10 +65,10 @@ def nav_for(path: str, principal: Any) -> list[dict[str, Any]]:
 
 
 for _item in (
-    NavItem("nav.overview", "/", "chart", 10),
-    NavItem("nav.network", "/network", "network", 20),
-    NavItem("nav.staff", "/network/staff", "staff", 30),
-    NavItem("nav.catalog", "/catalog", "box", 40),
+    NavItem("nav.overview", "/", "chart", 10, partner=True),
+    NavItem("nav.network", "/network", "network", 20, partner=True),
+    NavItem("nav.staff", "/network/staff", "staff", 30, partner=True),
+    NavItem("nav.catalog", "/catalog", "box", 40, partner=True),
     NavItem("nav.settings", "/settings/users", "settings", 90, prefixes=("/settings",), super_only=True),
 ):
     register_nav_item(_item)

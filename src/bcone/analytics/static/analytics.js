@@ -77,21 +77,131 @@
     });
   }
 
-  var builders = { heatmap: heatmap, retention: retention, funnel: funnel, bars: bars };
+  function trend(data) {
+    var l = data.labels;
+    return Object.assign(base(), {
+      tooltip: { trigger: "axis", confine: true },
+      legend: { top: 0, left: 0 },
+      grid: { left: 8, right: 8, top: 40, bottom: 8, containLabel: true },
+      xAxis: { type: "category", data: data.periods },
+      yAxis: [{ type: "value" }, { type: "value", minInterval: 1, splitLine: { show: false } }],
+      series: [
+        { name: l.sales, type: "bar", data: data.sales, barMaxWidth: 24 },
+        { name: l.orders, type: "line", yAxisIndex: 1, data: data.orders, smooth: true, showSymbol: false },
+        { name: l.scans, type: "line", yAxisIndex: 1, data: data.scans, smooth: true, showSymbol: false },
+        { name: l.stores, type: "line", yAxisIndex: 1, data: data.stores, smooth: true, showSymbol: false }
+      ]
+    });
+  }
+
+  function people(data) {
+    var l = data.labels;
+    return Object.assign(base(), {
+      tooltip: { trigger: "axis", axisPointer: { type: "shadow" }, confine: true },
+      legend: { top: 0, left: 0 },
+      grid: { left: 8, right: 8, top: 40, bottom: 8, containLabel: true },
+      xAxis: { type: "category", data: data.periods },
+      yAxis: { type: "value", minInterval: 1 },
+      series: [
+        { name: l["new"], type: "bar", stack: "c", data: data["new"], barMaxWidth: 24 },
+        { name: l.returning, type: "bar", stack: "c", data: data.returning, barMaxWidth: 24 }
+      ]
+    });
+  }
+
+  function npsTrend(data) {
+    var l = data.labels;
+    return Object.assign(base(), {
+      tooltip: { trigger: "axis", confine: true },
+      legend: { top: 0, left: 0 },
+      grid: { left: 8, right: 8, top: 40, bottom: 8, containLabel: true },
+      xAxis: { type: "category", data: data.periods },
+      yAxis: [{ type: "value", min: -100, max: 100 }, { type: "value", minInterval: 1, splitLine: { show: false } }],
+      series: [
+        { name: l.responses, type: "bar", yAxisIndex: 1, data: data.responses, barMaxWidth: 24, itemStyle: { color: "#cbd5e1" } },
+        { name: l.nps, type: "line", data: data.nps, smooth: true }
+      ]
+    });
+  }
+
+  function attribution(data) {
+    var l = data.labels;
+    return Object.assign(base(), {
+      tooltip: { trigger: "axis", axisPointer: { type: "shadow" }, confine: true },
+      legend: { top: 0, left: 0 },
+      grid: { left: 8, right: 24, top: 40, bottom: 8, containLabel: true },
+      xAxis: { type: "value" },
+      yAxis: { type: "category", data: data.names, inverse: true },
+      series: [
+        { name: l.acquired, type: "bar", data: data.acquired, barMaxWidth: 14 },
+        { name: l.served, type: "bar", data: data.served, barMaxWidth: 14 }
+      ]
+    });
+  }
+
+  function drillTo(el, name, value) {
+    var query = JSON.parse(el.dataset.drill || "{}");
+    query[name] = value;
+    var parts = Object.keys(query).map(function (k) { return encodeURIComponent(k) + "=" + encodeURIComponent(query[k]); });
+    window.location.href = "/analytics/dashboard?" + parts.join("&");
+  }
+
+  function regionbars(data) {
+    return bars({ names: data.names, values: data.values });
+  }
+
+  function channels(data, el, chart) {
+    chart.on("click", function (p) { var key = data.keys[p.dataIndex]; if (key) drillTo(el, "channel", key); });
+    return Object.assign(base(), {
+      tooltip: { trigger: "item", confine: true, formatter: "{b}: ¥{c} ({d}%)" },
+      legend: { type: "scroll", bottom: 0 },
+      series: [{ type: "pie", radius: ["40%", "68%"], center: ["50%", "45%"], cursor: "pointer",
+                 data: data.names.map(function (n, i) { return { name: n, value: data.values[i] }; }) }]
+    });
+  }
+
+  function china(data, el, chart, geojson) {
+    echarts.registerMap("bcone-china", geojson);
+    var max = Math.max.apply(null, data.values.concat([1]));
+    chart.on("click", function (p) { if (p.data && p.data.code) drillTo(el, "province", p.data.code); });
+    return Object.assign(base(), {
+      tooltip: { trigger: "item", confine: true, formatter: function (p) {
+        return p.name + "<br>" + data.label + ": ¥" + (p.value || 0).toLocaleString();
+      } },
+      visualMap: { min: 0, max: max, calculable: true, left: 0, bottom: 0, inRange: { color: ["#eff6ff", "#1d4ed8"] } },
+      series: [{ type: "map", map: "bcone-china", roam: true, cursor: "pointer",
+                 top: 8, bottom: 8, label: { show: false },
+                 data: data.names.map(function (n, i) { return { name: n, value: data.values[i], code: data.codes[i] }; }) }]
+    });
+  }
+
+  var builders = { heatmap: heatmap, retention: retention, funnel: funnel, bars: bars, trend: trend,
+                   people: people, nps: npsTrend, attribution: attribution, channels: channels, regionbars: regionbars, china: china };
+
+  function failed(el) {
+    var note = document.createElement("p");
+    note.className = "alert alert-warning";
+    note.setAttribute("role", "alert");
+    note.textContent = el.dataset.failed || "The chart could not be drawn.";
+    el.insertAdjacentElement("beforebegin", note);
+  }
 
   document.querySelectorAll(".analytics-chart").forEach(function (el) {
     var build = builders[el.dataset.kind];
     try {
       var chart = echarts.init(el, null, { renderer: "canvas", locale: el.dataset.locale === "en" ? "EN" : "ZH" });
       chart.on("finished", function () { el.dataset.rendered = "true"; });
-      chart.setOption(build(JSON.parse(el.dataset.chart)));
+      var data = JSON.parse(el.dataset.chart);
+      if (el.dataset.kind === "china") {
+        fetch(el.dataset.map).then(function (r) { return r.json(); }).then(function (geojson) {
+          chart.setOption(china(data, el, chart, geojson));
+        }).catch(function () { failed(el); });
+      } else {
+        chart.setOption(build(data, el, chart));
+      }
       if (window.ResizeObserver) new ResizeObserver(function () { chart.resize(); }).observe(el);
     } catch (err) {
-      var note = document.createElement("p");
-      note.className = "alert alert-warning";
-      note.setAttribute("role", "alert");
-      note.textContent = el.dataset.failed || "The chart could not be drawn.";
-      el.insertAdjacentElement("beforebegin", note);
+      failed(el);
     }
   });
 })();

@@ -25,6 +25,7 @@ from typing import Any, Protocol
 import pyarrow as pa  # type: ignore[import-untyped]
 
 from bcone.core.warehouse.port import (
+    ERASED_COPY_COLUMNS,
     EVENT_COLUMNS,
     EVENTS_TABLE,
     Dialect,
@@ -37,7 +38,15 @@ from bcone.core.warehouse.port import (
     id_range,
     prepare_event_batch,
 )
-from bcone.core.warehouse.sql import ensure_read_only, rewrite_params, scope_to_tenant, used_params
+from bcone.core.warehouse.sql import (
+    TENANT_PARAM,
+    check_column_names,
+    ensure_read_only,
+    rewrite_params,
+    scope_to_tenant,
+    summary_table,
+    used_params,
+)
 
 _COLUMN_TYPES = """
     event_id    String,
@@ -142,18 +151,96 @@ class ClickHouseWarehouse:
         ensure_read_only(sql)
         if tenant_id is not None:
             sql, params = scope_to_tenant(sql, params, tenant_id)
-        values = used_params(sql, params)
-        typed = {name: clickhouse_param(name, value) for name, value in values.items()}
-        text = rewrite_params(sql, lambda name: _placeholder(name, typed[name][0]))
-        bound = {name: value for name, (kind, value) in typed.items() if kind != "NULL"}
+        text, bound = _bind(sql, params)
         try:
             answer = self.transport.query_arrow(text, bound)
         except WarehouseError as exc:
             raise WarehouseQueryFailed(exc.detail, field="sql") from exc
         return arrow_to_result(answer)
 
+    def erase_profiles(self, tenant_id: str, profile_ids: Sequence[str]) -> int:
+        if not profile_ids:
+            return 0
+        where = "tenant_id = {tenant:String} AND profile_id IN {ids:Array(String)}"
+        params = {"tenant": tenant_id, "ids": list(profile_ids)}
+        found = _first_value(
+            self.transport.query_arrow(f"SELECT count() AS n FROM {EVENTS_TABLE} WHERE {where}", params)
+        )
+        if found == 0:
+            return 0
+        self.transport.command(
+            f"INSERT INTO {EVENTS_TABLE} ({_COLUMNS}) SELECT concat('erased:', toString(generateUUIDv4())), "
+            f"{ERASED_COPY_COLUMNS} FROM {EVENTS_TABLE} WHERE {where}",
+            params,
+        )
+        # A mutation rewrites the parts holding these rows; mutations_sync waits until it is done.
+        self.transport.command(
+            f"ALTER TABLE {EVENTS_TABLE} DELETE WHERE {where} SETTINGS mutations_sync = 2", params
+        )
+        return found
+
+    def refresh_summary(
+        self,
+        name: str,
+        select_sql: str,
+        params: Params | None = None,
+        *,
+        tenant_id: str,
+        order_by: Sequence[str] = (),
+    ) -> int:
+        table = summary_table(name)
+        keys = check_column_names(order_by, "order_by")
+        ensure_read_only(select_sql)
+        sql, merged = scope_to_tenant(select_sql, params, tenant_id)
+        text, bound = _bind(sql, merged)
+        try:
+            described = self.transport.query_arrow(f"DESCRIBE TABLE ({text})", bound)
+        except WarehouseError as exc:
+            raise WarehouseQueryFailed(exc.detail, field="select_sql") from exc
+        columns = [str(c) for c in described.column("name").to_pylist()]
+        types = [str(t) for t in described.column("type").to_pylist()]
+        if "tenant_id" in columns:
+            raise WarehouseQueryFailed(
+                "a summary's statement must not produce tenant_id: the table adds it", field="select_sql"
+            )
+        unknown = sorted(set(keys) - set(columns))
+        if unknown:
+            raise WarehouseQueryFailed(
+                f"order_by names no column of the summary: {unknown}", field="order_by"
+            )
+        definition = ", ".join(f"`{c}` {t}" for c, t in zip(columns, types, strict=True))
+        # Nullable key columns are allowed: a summary keyed by profile may hold a NULL profile row.
+        self.transport.command(
+            f"CREATE TABLE IF NOT EXISTS {table} (tenant_id LowCardinality(String), {definition}) "
+            f"ENGINE = MergeTree ORDER BY ({', '.join(['tenant_id', *keys])}) "
+            "SETTINGS allow_nullable_key = 1"
+        )
+        scope = {TENANT_PARAM: tenant_id}
+        where = f"tenant_id = {{{TENANT_PARAM}:String}}"
+        if _first_value(self.transport.query_arrow(f"SELECT count() AS n FROM {table} WHERE {where}", scope)):
+            # A mutation rewrites the parts holding these rows; mutations_sync waits until it is done.
+            self.transport.command(
+                f"ALTER TABLE {table} DELETE WHERE {where} SETTINGS mutations_sync = 2", scope
+            )
+        names = ", ".join(f"`{c}`" for c in columns)
+        self.transport.command(
+            f"INSERT INTO {table} (tenant_id, {names}) SELECT {{{TENANT_PARAM}:String}}, {names} FROM ({text})",
+            bound,
+        )
+        return _first_value(
+            self.transport.query_arrow(f"SELECT count() AS n FROM {table} WHERE {where}", scope)
+        )
+
     def close(self) -> None:
         self.transport.close()
+
+
+def _bind(sql: str, params: Params | None) -> tuple[str, dict[str, Any]]:
+    """``sql`` with ``{name:Type}`` placeholders, and the values they take."""
+    values = used_params(sql, params)
+    typed = {name: clickhouse_param(name, value) for name, value in values.items()}
+    text = rewrite_params(sql, lambda name: _placeholder(name, typed[name][0]))
+    return text, {name: value for name, (kind, value) in typed.items() if kind != "NULL"}
 
 
 def clickhouse_param(name: str, value: Any) -> tuple[str, Any]:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -23,6 +23,7 @@ from typing import Any
 import duckdb
 
 from bcone.core.warehouse.port import (
+    ERASED_COPY_COLUMNS,
     EVENT_COLUMNS,
     EVENTS_TABLE,
     Dialect,
@@ -36,7 +37,14 @@ from bcone.core.warehouse.port import (
     id_range,
     prepare_event_batch,
 )
-from bcone.core.warehouse.sql import ensure_read_only, scope_to_tenant, used_params
+from bcone.core.warehouse.sql import (
+    TENANT_PARAM,
+    check_column_names,
+    ensure_read_only,
+    scope_to_tenant,
+    summary_table,
+    used_params,
+)
 
 # How long an operation waits for another process's lock on the DuckDB file. A flush batch holds
 # it for a fraction of a second, so 30 s rides out a busy flusher without hanging a request forever.
@@ -153,6 +161,70 @@ class DuckDBWarehouse:
                 raise WarehouseQueryFailed(_first_line(exc), field="sql") from exc
         return QueryResult(columns=[], rows=[]) if answer is None else arrow_to_result(answer)
 
+    def erase_profiles(self, tenant_id: str, profile_ids: Sequence[str]) -> int:
+        if not profile_ids:
+            return 0
+        where = "tenant_id = $tenant AND profile_id IN (SELECT unnest($ids))"
+        params = {"tenant": tenant_id, "ids": list(profile_ids)}
+        with self._connect() as con:
+            try:
+                con.execute("BEGIN")
+                con.execute(
+                    f"INSERT INTO {EVENTS_TABLE} ({_COLUMNS}) SELECT 'erased:' || CAST(uuid() AS VARCHAR), "
+                    f"{ERASED_COPY_COLUMNS} FROM {EVENTS_TABLE} WHERE {where}",
+                    params,
+                )
+                row = con.execute(f"DELETE FROM {EVENTS_TABLE} WHERE {where}", params).fetchone()
+                con.execute("COMMIT")
+                con.execute("CHECKPOINT")  # the deleted rows leave the file's live blocks now
+            except duckdb.Error as exc:
+                con.execute("ROLLBACK")
+                raise WarehouseError(f"erase in {self.path} failed: {_first_line(exc)}") from exc
+        return int(row[0]) if row else 0
+
+    def refresh_summary(
+        self,
+        name: str,
+        select_sql: str,
+        params: Params | None = None,
+        *,
+        tenant_id: str,
+        order_by: Sequence[str] = (),
+    ) -> int:
+        table = summary_table(name)
+        keys = check_column_names(order_by, "order_by")  # DuckDB keeps no sort key; checked alike
+        ensure_read_only(select_sql)
+        sql, merged = scope_to_tenant(select_sql, params, tenant_id)
+        values = used_params(sql, merged)
+        values[TENANT_PARAM] = tenant_id
+        rows = f"SELECT CAST(${TENANT_PARAM} AS VARCHAR) AS tenant_id, s.* FROM ({sql}) AS s"
+        with self._connect() as con:
+            try:
+                columns = [str(c[0]) for c in con.execute(f"DESCRIBE {sql}", values).fetchall()]
+            except duckdb.Error as exc:
+                raise WarehouseQueryFailed(_first_line(exc), field="select_sql") from exc
+            _check_summary_columns(columns)
+            unknown = sorted(set(keys) - set(columns))
+            if unknown:
+                raise WarehouseQueryFailed(
+                    f"order_by names no column of the summary: {unknown}", field="order_by"
+                )
+            try:
+                con.execute("BEGIN")
+                con.execute(f"CREATE TABLE IF NOT EXISTS {table} AS {rows} LIMIT 0", values)
+                con.execute(
+                    f"DELETE FROM {table} WHERE tenant_id = ${TENANT_PARAM}", {TENANT_PARAM: tenant_id}
+                )
+                # Stored in key order: DuckDB's per-block min/max then skip the blocks a range
+                # filter on the leading keys cannot match (a month of a two-year summary).
+                ordered = f" ORDER BY {', '.join(keys)}" if keys else ""
+                row = con.execute(f"INSERT INTO {table} BY NAME {rows}{ordered}", values).fetchone()
+                con.execute("COMMIT")
+            except duckdb.Error as exc:
+                con.execute("ROLLBACK")
+                raise WarehouseError(f"refresh of {table} failed: {_first_line(exc)}") from exc
+        return int(row[0]) if row else 0
+
     def close(self) -> None:
         with self._guard:
             base, self._base = self._base, None
@@ -201,6 +273,15 @@ class DuckDBWarehouse:
                     ) from exc
             time.sleep(pause)
             pause = min(pause * 2, _MAX_PAUSE_SECONDS)
+
+
+def _check_summary_columns(columns: Sequence[str]) -> None:
+    if "tenant_id" in columns:
+        raise WarehouseQueryFailed(
+            "a summary's statement must not produce tenant_id: the table adds it", field="select_sql"
+        )
+    if len(set(columns)) != len(columns):
+        raise WarehouseQueryFailed("a summary's columns need distinct names", field="select_sql")
 
 
 def _is_lock_conflict(exc: BaseException) -> bool:

@@ -148,7 +148,39 @@ class Warehouse(Protocol):
         """Run one read statement. With ``tenant_id``, ``tenant_events`` names that tenant's events."""
         ...
 
+    def erase_profiles(self, tenant_id: str, profile_ids: Sequence[str]) -> int:
+        """Erase the events of these consumer profiles (a PIPL deletion); returns how many.
+
+        Each event is replaced by an anonymous copy (a new ``erased:`` id, no profile, no
+        identities, no properties; time, type, organisation, SKU, region and amount kept), so
+        aggregates stay right while nothing leads back to the person."""
+        ...
+
+    def refresh_summary(
+        self,
+        name: str,
+        select_sql: str,
+        params: Params | None = None,
+        *,
+        tenant_id: str,
+        order_by: Sequence[str] = (),
+    ) -> int:
+        """(Re)build one tenant's rows of the derived table ``summary_<name>``; returns how many.
+
+        ``select_sql`` is a read statement over ``tenant_events`` (and other summaries, as
+        ``tenant_summary_<other>``), scoped to ``tenant_id`` like :meth:`query`; it must not
+        produce a ``tenant_id`` column, which the table adds first. The table is created from
+        the statement's columns when missing (ClickHouse: a MergeTree ordered by ``tenant_id``
+        then ``order_by``); the tenant's old rows are replaced, other tenants' rows stay.
+        Reads see the tenant's rows as ``tenant_summary_<name>``."""
+        ...
+
     def close(self) -> None: ...
+
+
+# The anonymous copy of an erased event, after its new id. No aliases: ClickHouse would let an
+# alias named like a column (profile_id) stand for that column in the WHERE clause.
+ERASED_COPY_COLUMNS = "tenant_id, ts, type, NULL, '[]', org_id, sku, region, amount, '{}'"
 
 
 def to_json_text(value: Any) -> str:

@@ -8,7 +8,7 @@ and comments out of every rewrite and check, so ``'$5 off'`` or ``-- drop`` neve
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Literal
 
 from bcone.core.warehouse.port import EVENTS_TABLE, Params, ReadOnlyQueryRequired, WarehouseQueryFailed
@@ -17,6 +17,13 @@ TokenKind = Literal["code", "quoted", "comment", "param"]
 
 TENANT_VIEW = "tenant_events"
 TENANT_PARAM = "tenant_id"
+# Derived tables: ``summary_<name>`` holds every tenant's rows (a ``tenant_id`` column first);
+# a read statement names one tenant's rows ``tenant_summary_<name>``.
+SUMMARY_PREFIX = "summary_"
+TENANT_SUMMARY_PREFIX = "tenant_summary_"
+SUMMARY_NAME = re.compile(r"^[a-z][a-z0-9_]{0,47}$")
+_TENANT_SUMMARY = re.compile(r"\btenant_summary_([a-z][a-z0-9_]{0,47})\b")
+_COLUMN_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
 # A read statement starts with one of these (DESC is DESCRIBE's short form).
 READ_STATEMENTS = frozenset({"SELECT", "WITH", "DESCRIBE", "DESC", "SHOW"})
@@ -121,8 +128,39 @@ def ensure_read_only(sql: str) -> None:
         raise ReadOnlyQueryRequired("one statement at a time", field="sql")
 
 
+def summary_table(name: str) -> str:
+    """The table of summary ``name`` (``summary_<name>``); a name that is not ``[a-z][a-z0-9_]*``
+    (at most 48 characters) is refused."""
+    if not isinstance(name, str) or not SUMMARY_NAME.match(name):
+        raise WarehouseQueryFailed(
+            f"{name!r} is not a summary name (lower-case letters, digits and _, starting with a letter)",
+            field="name",
+        )
+    return SUMMARY_PREFIX + name
+
+
+def check_column_names(names: Sequence[str], field: str) -> list[str]:
+    """``names`` as plain lower-case column names, or :class:`WarehouseQueryFailed` naming ``field``."""
+    out = []
+    for name in names:
+        if not isinstance(name, str) or not _COLUMN_NAME.match(name):
+            raise WarehouseQueryFailed(f"{name!r} is not a column name", field=field)
+        out.append(name)
+    return out
+
+
+def referenced_summaries(sql: str) -> list[str]:
+    """The summaries ``sql`` reads as ``tenant_summary_<name>`` (in code, not in strings)."""
+    found: list[str] = []
+    for kind, text in tokens(sql):
+        if kind == "code":
+            found.extend(m.group(1) for m in _TENANT_SUMMARY.finditer(text))
+    return sorted(set(found))
+
+
 def scope_to_tenant(sql: str, params: Params | None, tenant_id: str) -> tuple[str, dict[str, Any]]:
-    """Bind ``tenant_events`` in ``sql`` to one tenant's events.
+    """Bind ``tenant_events`` in ``sql`` to one tenant's events (and each ``tenant_summary_<name>``
+    it names to that tenant's rows of ``summary_<name>``).
 
     The statement gets a leading common table expression, merged into its own ``WITH`` list when
     it has one; both engines inline such a CTE, so the tenant filter reaches the table scan (and
@@ -133,6 +171,11 @@ def scope_to_tenant(sql: str, params: Params | None, tenant_id: str) -> tuple[st
         raise WarehouseQueryFailed("params.tenant_id differs from tenant_id", field="params")
     merged[TENANT_PARAM] = tenant_id
     cte = f"{TENANT_VIEW} AS (SELECT * FROM {EVENTS_TABLE} WHERE tenant_id = ${TENANT_PARAM})"
+    for name in referenced_summaries(sql):
+        cte += (
+            f", {TENANT_SUMMARY_PREFIX}{name} AS"
+            f" (SELECT * FROM {summary_table(name)} WHERE tenant_id = ${TENANT_PARAM})"
+        )
     parts = list(tokens(sql))
     for index, (kind, text) in enumerate(parts):
         if kind == "comment" or (kind == "code" and not text.strip()):

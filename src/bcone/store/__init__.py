@@ -1,0 +1,1 @@
+"""Cloud stores: storefronts, share links and commissions, orders, stock, payments, fulfilment."""
