@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import csv
 import io
+import subprocess
+import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -314,9 +316,27 @@ def _database_text(db: Database) -> str:
     return "\n".join(parts)
 
 
+_SEARCH_FILES = """
+import sys
+from pathlib import Path
+raw = sys.argv[2].encode()
+for p in sorted(Path(sys.argv[1]).rglob("*")):
+    if p.is_file() and raw in p.read_bytes():
+        print(p)
+"""
+
+
 def _files_containing(root: Path, needle: str) -> list[str]:
-    raw = needle.encode()
-    return [str(p) for p in root.rglob("*") if p.is_file() and raw in p.read_bytes()]
+    """The files under ``root`` whose bytes contain ``needle``.
+
+    The search runs in a child process: closing any descriptor of a file drops every POSIX lock
+    this process holds on it, so reading SQLite's live files here would silently release the
+    test database's WAL locks and let another process (a worker) corrupt it.
+    """
+    found = subprocess.run(
+        [sys.executable, "-c", _SEARCH_FILES, str(root), needle], capture_output=True, text=True, check=True
+    )
+    return found.stdout.splitlines()
 
 
 def test_deletion_erases_the_person_everywhere_and_keeps_anonymous_totals(

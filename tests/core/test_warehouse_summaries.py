@@ -14,8 +14,8 @@ from bcone.core.warehouse import ReadOnlyQueryRequired, Warehouse, WarehouseQuer
 from bcone.core.warehouse.sql import referenced_summaries, scope_to_tenant
 
 T0 = datetime(2026, 3, 1, 2, tzinfo=UTC)
-# The warehouses below are module-scoped and the tests build on each other's summaries: one worker
-# runs them all, in order.
+# The warehouses below are module-scoped (one chDB session per engine, not one per test); every
+# test states the events it relies on, so the order the tests run in does not matter.
 pytestmark = pytest.mark.xdist_group("warehouse_summaries")
 
 PER_PROFILE = """
@@ -94,6 +94,8 @@ def test_refresh_builds_replaces_and_keeps_tenants_apart(wh: Warehouse) -> None:
 
 
 def test_a_summary_can_read_another_summary(wh: Warehouse) -> None:
+    # The same events whichever test ran first: p3's order (event 6) is stored once either way.
+    wh.insert_events([event(6, "ta", "p3", 7)])
     wh.refresh_summary("per_profile", PER_PROFILE, {"kind": "order.paid"}, tenant_id="ta")
     total = "SELECT count(*) AS buyers, sum(spent) AS revenue FROM tenant_summary_per_profile"
     assert wh.refresh_summary("totals", total, tenant_id="ta") == 1
