@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from bcone.core.db import Database
 from bcone.core.pagination import PageParams
 from bcone.crm import service
-from bcone.crm.schemas import AccountIn
+from bcone.crm.schemas import AccountIn, OpportunityIn
 from bcone.iam.schemas import TenantOut
 from bcone.network import service as network
 from bcone.network.schemas import OrganizationIn
@@ -239,3 +239,66 @@ def test_bad_input_through_the_api_is_problem_json(owner_client: TestClient, sal
     r = c.post("/api/v1/crm/tiers/run-now")
     assert r.status_code == 200
     assert r.json()["accounts"] == 0
+
+
+def test_the_opportunity_page_forms_remove_finish_answer_and_cancel(
+    app: FastAPI, db: Database, tenant: TenantOut, sales: Sales, console_login: ConsoleLogin
+) -> None:
+    close = date.today() + timedelta(days=30)
+    with db.session(tenant_id=tenant.id) as s:
+        account = service.create_account(AccountIn(name="连锁客户", owner_user_id=sales.rep.id), session=s)
+        opp = service.create_opportunity(
+            OpportunityIn(account_id=account.id, name="新品进场", amount_fen=100_000, close_date=close),
+            session=s,
+            viewer=viewer(sales.rep),
+        )
+    opp_url = f"/crm/opportunities/{opp.id}"
+    with TestClient(app) as c:
+        csrf = {"csrf_token": console_login(c, sales.rep.email)}
+        c.post(f"{opp_url}/team", data={**csrf, "user_id": sales.rep2.id, "role": "SR"})
+        c.post(
+            f"{opp_url}/activities",
+            data={**csrf, "kind": "task", "body": "约采购", "assignee_user_id": sales.rep.id, "due_date": ""},
+        )
+        c.post(
+            f"{opp_url}/requests", data={**csrf, "kind": "presales", "body": "演示", "due_date": str(close)}
+        )
+        with db.session(tenant_id=tenant.id) as s:
+            member = service.team(opp.id, session=s, viewer=viewer(sales.rep)).members[0]
+            task = next(
+                e for e in service.timeline(opp.id, session=s, viewer=viewer(sales.rep)) if e.kind == "task"
+            )
+            asked = service.list_requests(opp.id, session=s, viewer=viewer(sales.rep))[0]
+        assert task.done is False
+
+        r = c.post(f"{opp_url}/team/{member.id}/remove", data=csrf, follow_redirects=False)
+        assert (r.status_code, r.headers["location"]) == (303, opp_url)
+        r = c.post(f"{opp_url}/tasks/{task.id}/done", data=csrf, follow_redirects=False)
+        assert r.status_code == 303
+        # a rejection without its reason comes back naming the field, and changes nothing
+        r = c.post(
+            f"{opp_url}/requests/{asked.id}", data={**csrf, "status": "rejected"}, follow_redirects=True
+        )
+        assert "response：a rejection gives its reason" in r.text
+        with db.session(tenant_id=tenant.id) as s:
+            assert service.list_requests(opp.id, session=s, viewer=viewer(sales.rep))[0].status == "open"
+        c.post(f"{opp_url}/requests/{asked.id}", data={**csrf, "status": "accepted", "response": "周三"})
+        r = c.post(f"{opp_url}/tasks/no-such-task/done", data=csrf, follow_redirects=True)
+        assert "activity_id：no task no-such-task" in r.text
+        r = c.post(f"{opp_url}/cancel", data={**csrf, "reason": "客户撤单"}, follow_redirects=True)
+        assert "a manager cancels a won deal" in r.text
+        with db.session(tenant_id=tenant.id) as s:
+            assert service.team(opp.id, session=s, viewer=viewer(sales.rep)).members == []
+            timeline = service.timeline(opp.id, session=s, viewer=viewer(sales.rep))
+            assert next(e for e in timeline if e.kind == "task").done is True
+            answered = service.list_requests(opp.id, session=s, viewer=viewer(sales.rep))[0]
+            assert (answered.status, answered.response) == ("accepted", "周三")
+
+    with TestClient(app) as c:
+        csrf = {"csrf_token": console_login(c, sales.manager.email)}
+        r = c.post(f"{opp_url}/cancel", data={**csrf, "reason": "  "}, follow_redirects=True)
+        assert "reason：give the reason" in r.text
+        r = c.post(f"{opp_url}/cancel", data={**csrf, "reason": "客户撤单"}, follow_redirects=True)
+        assert "only a won deal is cancelled" in r.text
+        with db.session(tenant_id=tenant.id) as s:
+            assert service.get_opportunity(opp.id, session=s, viewer=viewer(sales.manager)).status == "open"

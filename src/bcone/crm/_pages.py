@@ -10,6 +10,7 @@ page with the field and the reason (a flash message); nothing is half-written.
 from __future__ import annotations
 
 import mimetypes
+from collections.abc import Callable, Mapping
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Annotated, Any
@@ -614,47 +615,68 @@ def edit_opportunity(
     return _done(request, _opp_url(opp_id), "crm.saved", name=values["name"])
 
 
+def _on_opportunity(
+    request: Request, opp_id: str, done_key: str, action: Callable[[], object], *, anchor: str = ""
+) -> Response:
+    """Run one of the opportunity page's forms: back to the page with its outcome flashed."""
+    try:
+        action()
+    except (BconeError, PydanticValidationError) as exc:
+        return _fail(request, _opp_url(opp_id) + anchor, exc)
+    return _done(request, _opp_url(opp_id), done_key)
+
+
+def _fields(form: Mapping[str, str], *names: str, optional: tuple[str, ...] = ()) -> dict[str, Any]:
+    """The named form fields ("" when absent); ``optional`` ones become None when blank."""
+    values: dict[str, Any] = {name: form.get(name, "") for name in names}
+    values.update({name: _opt(form.get(name)) for name in optional})
+    return values
+
+
 @router.post("/crm/opportunities/{opp_id}/team")
 def add_team_member(
     request: Request, opp_id: str, _: ConsolePrincipal, principal: Seller, session: SessionDep, form: FormData
 ) -> Response:
-    try:
-        data = TeamMemberIn.model_validate(
-            {"user_id": form.get("user_id", ""), "role": form.get("role", ""), "note": form.get("note", "")}
-        )
-        service.add_team_member(opp_id, data, session=session, viewer=_v(principal))
-    except (BconeError, PydanticValidationError) as exc:
-        return _fail(request, _opp_url(opp_id), exc)
-    return _done(request, _opp_url(opp_id), "crm.team.added")
+    return _on_opportunity(
+        request,
+        opp_id,
+        "crm.team.added",
+        lambda: service.add_team_member(
+            opp_id,
+            TeamMemberIn.model_validate(_fields(form, "user_id", "role", "note")),
+            session=session,
+            viewer=_v(principal),
+        ),
+    )
 
 
 @router.post("/crm/opportunities/{opp_id}/team/{member_id}/remove")
 def remove_team_member(
     request: Request, opp_id: str, member_id: str, _: ConsolePrincipal, principal: Seller, session: SessionDep
 ) -> Response:
-    try:
-        service.remove_team_member(opp_id, member_id, session=session, viewer=_v(principal))
-    except BconeError as exc:
-        return _fail(request, _opp_url(opp_id), exc)
-    return _done(request, _opp_url(opp_id), "crm.team.removed")
+    return _on_opportunity(
+        request,
+        opp_id,
+        "crm.team.removed",
+        lambda: service.remove_team_member(opp_id, member_id, session=session, viewer=_v(principal)),
+    )
 
 
 @router.post("/crm/opportunities/{opp_id}/contributions")
 def add_contribution(
     request: Request, opp_id: str, _: ConsolePrincipal, principal: Seller, session: SessionDep, form: FormData
 ) -> Response:
-    try:
-        data = ContributionIn.model_validate(
-            {
-                "user_id": form.get("user_id", ""),
-                "what": form.get("what", ""),
-                "weight": form.get("weight", ""),
-            }
-        )
-        service.add_contribution(opp_id, data, session=session, viewer=_v(principal))
-    except (BconeError, PydanticValidationError) as exc:
-        return _fail(request, _opp_url(opp_id), exc)
-    return _done(request, _opp_url(opp_id), "crm.contribution.added")
+    return _on_opportunity(
+        request,
+        opp_id,
+        "crm.contribution.added",
+        lambda: service.add_contribution(
+            opp_id,
+            ContributionIn.model_validate(_fields(form, "user_id", "what", "weight")),
+            session=session,
+            viewer=_v(principal),
+        ),
+    )
 
 
 @router.post("/crm/opportunities/{opp_id}/assessments")
@@ -669,32 +691,31 @@ def record_assessment(
             scores[key.removeprefix("score.")] = int(value) if value.lstrip("-").isdigit() else -1
         elif key.startswith("evidence.") and value.strip():
             evidence[key.removeprefix("evidence.")] = value
-    try:
-        service.record_assessment(
+    return _on_opportunity(
+        request,
+        opp_id,
+        "crm.assessment.saved",
+        lambda: service.record_assessment(
             opp_id, AssessmentIn(scores=scores, evidence=evidence), session=session, viewer=_v(principal)
-        )
-    except (BconeError, PydanticValidationError) as exc:
-        return _fail(request, _opp_url(opp_id) + "#assess", exc)
-    return _done(request, _opp_url(opp_id), "crm.assessment.saved")
+        ),
+        anchor="#assess",
+    )
 
 
 @router.post("/crm/opportunities/{opp_id}/activities")
 def add_activity(
     request: Request, opp_id: str, _: ConsolePrincipal, principal: Seller, session: SessionDep, form: FormData
 ) -> Response:
-    try:
-        data = ActivityIn.model_validate(
-            {
-                "kind": form.get("kind", "comment"),
-                "body": form.get("body", ""),
-                "assignee_user_id": _opt(form.get("assignee_user_id")),
-                "due_date": _opt(form.get("due_date")),
-            }
-        )
-        service.add_activity(opp_id, data, session=session, viewer=_v(principal))
-    except (BconeError, PydanticValidationError) as exc:
-        return _fail(request, _opp_url(opp_id), exc)
-    return _done(request, _opp_url(opp_id), "crm.activity.added")
+    values = _fields(form, "body", optional=("assignee_user_id", "due_date"))
+    values["kind"] = form.get("kind", "comment")
+    return _on_opportunity(
+        request,
+        opp_id,
+        "crm.activity.added",
+        lambda: service.add_activity(
+            opp_id, ActivityIn.model_validate(values), session=session, viewer=_v(principal)
+        ),
+    )
 
 
 @router.post("/crm/opportunities/{opp_id}/tasks/{activity_id}/done")
@@ -706,30 +727,31 @@ def task_done(
     principal: Seller,
     session: SessionDep,
 ) -> Response:
-    try:
-        service.set_task_done(opp_id, activity_id, True, session=session, viewer=_v(principal))
-    except BconeError as exc:
-        return _fail(request, _opp_url(opp_id), exc)
-    return _done(request, _opp_url(opp_id), "crm.activity.done")
+    return _on_opportunity(
+        request,
+        opp_id,
+        "crm.activity.done",
+        lambda: service.set_task_done(opp_id, activity_id, True, session=session, viewer=_v(principal)),
+    )
 
 
 @router.post("/crm/opportunities/{opp_id}/requests")
 def create_request(
     request: Request, opp_id: str, _: ConsolePrincipal, principal: Seller, session: SessionDep, form: FormData
 ) -> Response:
-    try:
-        data = BackOfficeRequestIn.model_validate(
-            {
-                "kind": form.get("kind", ""),
-                "body": form.get("body", ""),
-                "assignee_user_id": _opt(form.get("assignee_user_id")),
-                "due_date": form.get("due_date", ""),
-            }
-        )
-        service.create_request(opp_id, data, session=session, viewer=_v(principal))
-    except (BconeError, PydanticValidationError) as exc:
-        return _fail(request, _opp_url(opp_id), exc)
-    return _done(request, _opp_url(opp_id), "crm.request.added")
+    return _on_opportunity(
+        request,
+        opp_id,
+        "crm.request.added",
+        lambda: service.create_request(
+            opp_id,
+            BackOfficeRequestIn.model_validate(
+                _fields(form, "kind", "body", "due_date", optional=("assignee_user_id",))
+            ),
+            session=session,
+            viewer=_v(principal),
+        ),
+    )
 
 
 @router.post("/crm/opportunities/{opp_id}/requests/{request_id}")
@@ -742,14 +764,18 @@ def update_request(
     session: SessionDep,
     form: FormData,
 ) -> Response:
-    try:
-        data = BackOfficeRequestUpdate.model_validate(
-            {"status": form.get("status", ""), "response": form.get("response", "")}
-        )
-        service.update_request(opp_id, request_id, data, session=session, viewer=_v(principal))
-    except (BconeError, PydanticValidationError) as exc:
-        return _fail(request, _opp_url(opp_id), exc)
-    return _done(request, _opp_url(opp_id), "crm.request.updated")
+    return _on_opportunity(
+        request,
+        opp_id,
+        "crm.request.updated",
+        lambda: service.update_request(
+            opp_id,
+            request_id,
+            BackOfficeRequestUpdate.model_validate(_fields(form, "status", "response")),
+            session=session,
+            viewer=_v(principal),
+        ),
+    )
 
 
 @router.post("/crm/opportunities/{opp_id}/cancel")
@@ -757,13 +783,14 @@ def cancel_won(
     request: Request, opp_id: str, _: ConsolePrincipal, principal: Seller, session: SessionDep, form: FormData
 ) -> Response:
     """Cancel a won deal (managers): it becomes lost and the bonuses are clawed back."""
-    try:
-        if not (form.get("reason") or "").strip():
+
+    def cancel() -> None:
+        reason = (form.get("reason") or "").strip()
+        if not reason:
             raise ValidationFailed("give the reason", field="reason")
-        service.cancel_won(opp_id, form["reason"].strip(), session=session, viewer=_v(principal))
-    except BconeError as exc:
-        return _fail(request, _opp_url(opp_id), exc)
-    return _done(request, _opp_url(opp_id), "crm.cancelled")
+        service.cancel_won(opp_id, reason, session=session, viewer=_v(principal))
+
+    return _on_opportunity(request, opp_id, "crm.cancelled", cancel)
 
 
 def opportunity_extras(session: Any, principal: Principal, opp_id: str) -> dict[str, Any]:
